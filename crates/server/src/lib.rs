@@ -1,0 +1,1 @@
+//! The tensorserve server: TF Serving compatible REST and gRPC front ends over the model engine.

@@ -1,0 +1,3 @@
+//! The `tensorserve` binary: a thin shell over [`tensorserve`]'s library.
+
+fn main() {}
