@@ -5,6 +5,7 @@
 //! runtimes can only meet here.
 
 pub mod dtype;
+pub mod example;
 pub mod model;
 pub mod signature;
 pub mod status;

@@ -2,7 +2,20 @@
 //!
 //! A SavedModel directory holds `saved_model.pb` (MetaGraphs with a graph, a function library and
 //! signatures) and `variables/` (a TensorBundle checkpoint). This crate turns one signature of it
-//! into a self-contained, frozen `GraphDef`: functions inlined, variables replaced by constants,
-//! signature inputs turned into placeholders, ready for an execution engine.
+//! into a self-contained, frozen `GraphDef` ([`freeze::freeze_signature`]): functions inlined,
+//! variables replaced by constants, signature inputs turned into placeholders, tf.Example parsing
+//! lifted out to native code — ready for an execution engine.
 
 pub mod bundle;
+mod consts;
+mod error;
+pub mod example_spec;
+pub mod freeze;
+mod graph_ref;
+pub mod loader;
+pub mod opdefs;
+mod variables;
+
+pub use error::SavedModelError;
+pub use freeze::{FrozenInput, FrozenSignature, InputSource, freeze_signature};
+pub use loader::SavedModelDir;

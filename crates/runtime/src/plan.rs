@@ -1,0 +1,153 @@
+//! Execution plans for one signature: a symbolic-batch plan built at load, plus plans for
+//! concrete input shapes built on demand and cached (bounded).
+//!
+//! TF Serving never validates request shapes against the signature (reference §1.6), and some
+//! graphs cannot be optimised with a symbolic dimension (runtime-notes §1.5.4), so a request whose
+//! shapes the symbolic plan cannot take gets a plan for its exact shapes instead.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tensorserve_core::{DType, Status};
+use tract_hir::internal::*;
+
+use crate::convert::datum_type;
+
+/// Most concrete-shape plans kept per signature; beyond it the cache is cleared, so a client
+/// cycling through shapes costs compile time, never unbounded memory.
+const MAX_SHAPE_PLANS: usize = 32;
+
+type Plan = Arc<TypedSimplePlan>;
+
+/// Declared type and shape of one graph input (`-1` for unknown dims, `None` for unknown rank).
+#[derive(Debug, Clone)]
+pub struct InputDecl {
+    /// Element type.
+    pub dtype: DType,
+    /// Declared shape.
+    pub shape: Option<Vec<i64>>,
+}
+
+/// The plans of one signature.
+pub struct SignaturePlan {
+    model: InferenceModel,
+    inputs: Vec<InputDecl>,
+    symbolic: Option<(Plan, Vec<Vec<Option<usize>>>)>,
+    by_shape: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
+}
+
+impl SignaturePlan {
+    /// Prepares `model` (inputs and outputs already set, in `inputs` order). Builds the
+    /// symbolic plan when every input has a known rank; if that fails, concrete plans will do.
+    pub fn new(model: InferenceModel, inputs: Vec<InputDecl>) -> Result<SignaturePlan, String> {
+        let mut plan = SignaturePlan {
+            model,
+            inputs,
+            symbolic: None,
+            by_shape: Mutex::new(HashMap::new()),
+        };
+        if plan.inputs.iter().all(|i| i.shape.is_some()) {
+            match plan.build_symbolic() {
+                Ok(symbolic) => plan.symbolic = Some(symbolic),
+                Err(e) => tracing::debug!("no symbolic plan, using per-shape plans: {e:#}"),
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Checks that the graph can be typed at all, by building the plan for a sample shape when
+    /// there is no symbolic plan. Catches unsupported constructs at load rather than at request.
+    pub fn check(&self) -> Result<(), String> {
+        if self.symbolic.is_some() {
+            return Ok(());
+        }
+        let sample: Vec<Vec<usize>> = self
+            .inputs
+            .iter()
+            .map(|i| {
+                i.shape.as_ref().map(|s| {
+                    s.iter()
+                        .map(|&d| if d < 0 { 1 } else { d as usize })
+                        .collect()
+                })
+            })
+            .collect::<Option<_>>()
+            .unwrap_or_default();
+        if sample.len() != self.inputs.len() {
+            return Ok(()); // unknown ranks: nothing to try until a request shows its shapes
+        }
+        self.build_concrete(&sample)
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    fn build_symbolic(&self) -> TractResult<(Plan, Vec<Vec<Option<usize>>>)> {
+        let mut model = self.model.clone();
+        let batch = model.symbols.sym("N");
+        let mut pattern = Vec::new();
+        for (ix, input) in self.inputs.iter().enumerate() {
+            let dims = input.shape.as_ref().expect("checked by caller");
+            let mut shape: TVec<TDim> = tvec!();
+            let mut pat = Vec::new();
+            for (d, &size) in dims.iter().enumerate() {
+                if size >= 0 {
+                    shape.push(TDim::from(size as usize));
+                    pat.push(Some(size as usize));
+                } else if d == 0 {
+                    shape.push(batch.clone().into());
+                    pat.push(None);
+                } else {
+                    shape.push(model.symbols.sym(&format!("d{ix}_{d}")).into());
+                    pat.push(None);
+                }
+            }
+            pattern.push(pat);
+            let dt = datum_type(input.dtype).expect("every dtype maps");
+            model.set_input_fact(ix, InferenceFact::dt_shape(dt, shape))?;
+        }
+        let typed = model.into_typed()?.into_optimized()?;
+        Ok((TypedSimplePlan::new(typed)?, pattern))
+    }
+
+    fn build_concrete(&self, shapes: &[Vec<usize>]) -> TractResult<Plan> {
+        let mut model = self.model.clone();
+        for (ix, (input, shape)) in self.inputs.iter().zip(shapes).enumerate() {
+            let dt = datum_type(input.dtype).expect("every dtype maps");
+            model.set_input_fact(ix, InferenceFact::dt_shape(dt, shape.clone()))?;
+        }
+        let typed = model.into_typed()?.into_optimized()?;
+        TypedSimplePlan::new(typed)
+    }
+
+    /// The plan for inputs of these shapes.
+    pub fn plan_for(&self, shapes: &[Vec<usize>]) -> Result<Plan, Status> {
+        if let Some((plan, pattern)) = &self.symbolic {
+            let fits = pattern.len() == shapes.len()
+                && pattern.iter().zip(shapes).all(|(pat, shape)| {
+                    pat.len() == shape.len()
+                        && pat
+                            .iter()
+                            .zip(shape)
+                            .all(|(p, s)| p.is_none_or(|p| p == *s))
+                });
+            if fits {
+                return Ok(plan.clone());
+            }
+        }
+        let key = shapes.to_vec();
+        if let Some(plan) = self.by_shape.lock().expect("plan cache lock").get(&key) {
+            return Ok(plan.clone());
+        }
+        let plan = self.build_concrete(shapes).map_err(|e| {
+            Status::invalid_argument(format!(
+                "cannot run the model on input shapes {shapes:?}: {e:#}"
+            ))
+        })?;
+        let mut cache = self.by_shape.lock().expect("plan cache lock");
+        if cache.len() >= MAX_SHAPE_PLANS {
+            cache.clear();
+        }
+        cache.insert(key, plan.clone());
+        Ok(plan)
+    }
+}

@@ -1,0 +1,59 @@
+//! The test corpus (`testdata/corpus`, made by `tools/fixtures/make_corpus.py`): every Keras
+//! SavedModel gives what TensorFlow gave, at batch 1 and a larger batch.
+
+mod common;
+
+use common::{assert_close, read_json, repo_root, tensors};
+use tensorserve_runtime::load_model;
+
+fn check_saved_model(name: &str) {
+    let dir = repo_root().join("testdata/corpus").join(name);
+    let expected = read_json(&dir.join("expected.json"));
+    let model = load_model(&dir.join("saved_model/1"), &["serve"])
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let signature = expected["signature"].as_str().unwrap();
+    for case in expected["cases"].as_array().unwrap() {
+        let context = format!("{name}/{}", case["name"].as_str().unwrap());
+        let outputs = model
+            .run(signature, tensors(&case["inputs"]), &[])
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        for (alias, want) in tensors(&case["outputs"]) {
+            assert_close(&format!("{context}/{alias}"), &outputs[&alias], &want);
+        }
+    }
+}
+
+#[test]
+fn mlp() {
+    check_saved_model("mlp");
+}
+
+#[test]
+fn cnn() {
+    check_saved_model("cnn");
+}
+
+#[test]
+fn cnn_bn() {
+    check_saved_model("cnn_bn");
+}
+
+#[test]
+fn embedding_int32_ids() {
+    check_saved_model("embedding");
+}
+
+#[test]
+fn embedding_int64_ids() {
+    check_saved_model("embedding_int64");
+}
+
+#[test]
+fn multi_io() {
+    check_saved_model("multi_io");
+}
+
+#[test]
+fn example_string() {
+    check_saved_model("example_string");
+}
