@@ -53,7 +53,7 @@ fn at(field: &Field, message: impl std::fmt::Display) -> Status {
     ))
 }
 
-fn message<'a>(field: &'a Field) -> Result<&'a [Field], Status> {
+fn message(field: &Field) -> Result<&[Field], Status> {
     match &field.value {
         Node::Message(m) => Ok(m),
         Node::Scalar(_) => Err(at(
