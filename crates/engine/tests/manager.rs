@@ -73,7 +73,10 @@ fn options() -> ManagerOptions {
     }
 }
 
-fn config(models: &[(&str, &Path, VersionPolicy, &[(&str, i64)])]) -> ModelServerConfig {
+/// A model for [`config`]: name, base path, policy, labels.
+type ModelSpec<'a> = (&'a str, &'a Path, VersionPolicy, &'a [(&'a str, i64)]);
+
+fn config(models: &[ModelSpec<'_>]) -> ModelServerConfig {
     ModelServerConfig {
         models: models
             .iter()
