@@ -6,6 +6,7 @@
 
 pub mod dtype;
 pub mod example;
+pub mod json;
 pub mod model;
 pub mod signature;
 pub mod status;

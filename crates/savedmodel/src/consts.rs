@@ -95,39 +95,6 @@ pub fn normalize_const(proto: &mut TensorProto) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compressed_consts_are_expanded() {
-        let mut p = TensorProto {
-            dtype: 3,
-            tensor_shape: Some(TensorShapeProto {
-                dim: vec![tensor_shape_proto::Dim {
-                    size: 3,
-                    name: String::new(),
-                }],
-                unknown_rank: false,
-            }),
-            ..Default::default()
-        };
-        normalize_const(&mut p);
-        assert_eq!(p.int_val, vec![0, 0, 0]);
-        p.int_val = vec![4];
-        normalize_const(&mut p);
-        assert_eq!(p.int_val, vec![4, 4, 4]);
-    }
-
-    #[test]
-    fn tensors_become_content_protos() {
-        let t = Tensor::new(vec![2], TensorData::F32(vec![0.5, 2.0])).unwrap();
-        let p = tensor_to_proto(&t);
-        assert_eq!(p.dtype, 1);
-        assert_eq!(p.tensor_content.len(), 8);
-    }
-}
-
 /// Reads a (small) constant TensorProto into a core tensor: typed value fields or raw content,
 /// with compressed values expanded. Used for ParseExample's keys and defaults.
 pub fn proto_to_tensor(proto: &TensorProto) -> Option<Tensor> {
@@ -174,4 +141,37 @@ pub fn proto_to_tensor(proto: &TensorProto) -> Option<Tensor> {
         _ => return None,
     };
     Tensor::new(shape, data).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressed_consts_are_expanded() {
+        let mut p = TensorProto {
+            dtype: 3,
+            tensor_shape: Some(TensorShapeProto {
+                dim: vec![tensor_shape_proto::Dim {
+                    size: 3,
+                    name: String::new(),
+                }],
+                unknown_rank: false,
+            }),
+            ..Default::default()
+        };
+        normalize_const(&mut p);
+        assert_eq!(p.int_val, vec![0, 0, 0]);
+        p.int_val = vec![4];
+        normalize_const(&mut p);
+        assert_eq!(p.int_val, vec![4, 4, 4]);
+    }
+
+    #[test]
+    fn tensors_become_content_protos() {
+        let t = Tensor::new(vec![2], TensorData::F32(vec![0.5, 2.0])).unwrap();
+        let p = tensor_to_proto(&t);
+        assert_eq!(p.dtype, 1);
+        assert_eq!(p.tensor_content.len(), 8);
+    }
 }

@@ -196,10 +196,10 @@ impl<'a> Freezer<'a, '_> {
     }
 
     fn resolve(&mut self, src: Src) -> Result<Value, SavedModelError> {
-        if src.frame == 0 {
-            if let Some(ph) = self.feeds.get(&(src.node.clone(), src.port)) {
-                return Ok(Value::Tensor(ph.clone(), 0));
-            }
+        if src.frame == 0
+            && let Some(ph) = self.feeds.get(&(src.node.clone(), src.port))
+        {
+            return Ok(Value::Tensor(ph.clone(), 0));
         }
         let node = self.frames.node(src.frame, &src.node)?;
         let prefix = self.frames.frames[src.frame].prefix.clone();
@@ -353,12 +353,11 @@ impl<'a> Freezer<'a, '_> {
             self.rewrite_resource_gather(&mut node);
         }
         opdefs::add_default_attrs(&mut node);
-        if node.op == "Const" {
-            if let Some(attr_value::Value::Tensor(t)) =
+        if node.op == "Const"
+            && let Some(attr_value::Value::Tensor(t)) =
                 node.attr.get_mut("value").and_then(|a| a.value.as_mut())
-            {
-                normalize_const(t);
-            }
+        {
+            normalize_const(t);
         }
         node.device.clear();
         self.out.graph.node.push(node);

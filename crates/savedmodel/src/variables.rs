@@ -34,18 +34,18 @@ pub fn variable_keys<'a>(
             continue;
         }
         let node = frames.node(frame, &name)?;
-        if matches!(node.op.as_str(), "Assign" | "AssignVariableOp") && node.input.len() >= 2 {
-            if let (Some(target), Some(value)) = (
+        if matches!(node.op.as_str(), "Assign" | "AssignVariableOp")
+            && node.input.len() >= 2
+            && let (Some(target), Some(value)) = (
                 frames.parse_ref(frame, &node.input[0])?,
                 frames.parse_ref(frame, &node.input[1])?,
-            ) {
-                if let (Some(var), Some(key)) = (
-                    variable_node(frames, target)?,
-                    checkpoint_key(frames, value)?,
-                ) {
-                    keys.insert(var, key);
-                }
-            }
+            )
+            && let (Some(var), Some(key)) = (
+                variable_node(frames, target)?,
+                checkpoint_key(frames, value)?,
+            )
+        {
+            keys.insert(var, key);
         }
         if frames.callee(node).is_some() {
             let child = frames.call_frame(frame, node)?;
@@ -72,7 +72,7 @@ fn variable_node(frames: &mut Frames<'_>, src: Src) -> Result<Option<String>, Sa
     let src = frames.skip_identities(src)?;
     let node = frames.node(src.frame, &src.node)?;
     let is_var = matches!(node.op.as_str(), "VarHandleOp" | "VariableV2" | "Variable");
-    Ok((is_var && src.frame == 0).then(|| src.node))
+    Ok((is_var && src.frame == 0).then_some(src.node))
 }
 
 /// The checkpoint key restored into `src`, if it is a RestoreV2 output.

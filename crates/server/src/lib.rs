@@ -1,1 +1,14 @@
-//! The tensorserve server: TF Serving compatible REST and gRPC front ends over the model engine.
+//! The tensorserve server: a drop-in for the `tensorflow/serving` image. TF Serving's REST API
+//! (and flags, environment and model layout) over the model engine, plus health endpoints.
+//!
+//! `main.rs` is a thin shell over [`cli::run`]; tests start [`app::Server`] directly on port 0.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod flags;
+pub mod loader;
+pub mod logging;
+pub mod model_cli;
+pub mod rest;
+pub mod state;

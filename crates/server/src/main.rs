@@ -1,3 +1,5 @@
-//! The `tensorserve` binary: a thin shell over [`tensorserve`]'s library.
+//! The `tensorserve` binary: a thin shell over [`tensorserve::cli::run`].
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    tensorserve::cli::run(std::env::args().skip(1).collect())
+}

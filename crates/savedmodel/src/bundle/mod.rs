@@ -1,267 +1,319 @@
 //! The TensorBundle reader: TensorFlow's checkpoint V2 format, which is what a SavedModel's
 //! `variables/` directory holds.
 //!
-//! `variables.index` is a LevelDB-format table ([`table`]) mapping each variable's key to a
-//! `BundleEntryProto` ([`entry`]) that says which `variables.data-NNNNN-of-MMMMM` shard holds its
-//! bytes, where, and their checksum. Values are read on demand and checked.
+//! A bundle with prefix `P` is `P.index` plus data files `P.data-00000-of-0000N`:
+//! - [`table`]: the index is a LevelDB table mapping keys to protobuf values;
+//! - [`entry`]: key `""` holds the header (shard count, byte order, format version), every other
+//!   key a tensor's dtype, shape, and the shard, offset, size and CRC32C of its bytes;
+//! - [`data`]: those bytes are read on demand, one entry at a time;
+//! - [`decode`]: and turned into values after their checksum is verified;
+//! - [`slices`]: partitioned variables are stitched back together from their slices.
+//!
+//! [`Bundle::open`] reads and validates the whole index (it is small: one entry per variable), so
+//! a damaged index fails the load up front; tensor bytes are checked when read.
 
+mod data;
+mod decode;
 mod entry;
+mod error;
+mod slices;
 mod table;
 
-use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use prost::Message;
 use tensorserve_core::{DType, Tensor, TensorData};
 
-pub use entry::BundleEntryProto;
+use decode::ByteOrder;
+use entry::{BundleEntryProto, BundleHeaderProto, TensorSliceProto};
+pub use error::BundleError;
+use slices::Slice;
 
-/// Why a checkpoint could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum BundleError {
-    /// A file could not be opened or read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A file is not what it should be.
-    #[error("corrupt checkpoint file {file}: {what}")]
-    Corrupt {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        what: String,
-    },
-    /// No entry has this key.
-    #[error("checkpoint has no tensor named '{0}'")]
-    NoSuchKey(String),
-    /// The entry uses something this reader does not handle.
-    #[error("checkpoint tensor '{key}': {what}")]
-    Unsupported {
-        /// The entry's key.
-        key: String,
-        /// What is not supported.
-        what: String,
-    },
-}
-
-/// An opened checkpoint: its index in memory, data shards read on demand.
+/// An opened checkpoint: its index in memory, data files read on demand.
+#[derive(Debug)]
 pub struct Bundle {
     prefix: PathBuf,
-    num_shards: i32,
-    entries: BTreeMap<String, BundleEntryProto>,
+    num_shards: usize,
+    order: ByteOrder,
+    /// Tensors by name, sorted (which is also the index's order).
+    tensors: BTreeMap<String, Entry>,
+    /// The slices of partitioned tensors, by their binary keys.
+    slices: HashMap<Vec<u8>, Entry>,
+}
+
+/// One validated index entry.
+#[derive(Debug, Clone)]
+struct Entry {
+    dtype: i32,
+    dims: Vec<usize>,
+    count: usize,
+    shard: usize,
+    offset: u64,
+    size: u64,
+    /// As stored: masked.
+    crc32c: u32,
+    /// Non-empty for a partitioned tensor, whose bytes are in its slices' entries instead.
+    slices: Vec<TensorSliceProto>,
+}
+
+impl Entry {
+    fn new(proto: BundleEntryProto, num_shards: usize) -> Result<Entry, String> {
+        let dims = proto.shape.unwrap_or_default().concrete_dims()?;
+        let count = entry::element_count(&dims)?;
+        let shard = usize::try_from(proto.shard_id)
+            .ok()
+            .filter(|&s| s < num_shards)
+            .ok_or_else(|| {
+                format!(
+                    "data shard {} does not exist (the header says {num_shards})",
+                    proto.shard_id
+                )
+            })?;
+        let extent = u64::try_from(proto.offset)
+            .ok()
+            .zip(u64::try_from(proto.size).ok());
+        let (offset, size) = extent
+            .ok_or_else(|| format!("negative offset {} or size {}", proto.offset, proto.size))?;
+        Ok(Entry {
+            dtype: proto.dtype,
+            dims,
+            count,
+            shard,
+            offset,
+            size,
+            crc32c: proto.crc32c,
+            slices: proto.slices,
+        })
+    }
 }
 
 impl Bundle {
-    /// Opens the checkpoint at `prefix` (e.g. `<version>/variables/variables`).
+    /// Opens the checkpoint at `prefix`, e.g. `<version>/variables/variables` for the files
+    /// `variables.index` and `variables.data-0000S-of-0000N`, reading and checking its index.
     pub fn open(prefix: &Path) -> Result<Bundle, BundleError> {
-        let index_path = with_suffix(prefix, ".index");
-        let index = std::fs::read(&index_path).map_err(|source| BundleError::Io {
-            path: index_path.clone(),
+        let path = data::with_suffix(prefix, ".index");
+        let file = std::fs::read(&path).map_err(|source| BundleError::Io {
+            path: path.clone(),
             source,
         })?;
-        let name = index_path.display().to_string();
-        let corrupt = |what: String| BundleError::Corrupt {
-            file: name.clone(),
+        let corrupt = |what: String| BundleError::CorruptIndex {
+            path: path.clone(),
             what,
         };
-        let mut num_shards = 1;
-        let mut entries = BTreeMap::new();
-        for (key, value) in table::read_table(&index, &name)? {
-            if key.is_empty() {
-                let header = entry::BundleHeaderProto::decode(value.as_slice())
-                    .map_err(|e| corrupt(format!("bad bundle header: {e}")))?;
-                if header.endianness != 0 {
-                    return Err(corrupt("big-endian checkpoints are not supported".into()));
-                }
-                num_shards = header.num_shards.max(1);
-                continue;
-            }
-            let key = String::from_utf8(key).map_err(|_| corrupt("a key is not UTF-8".into()))?;
+        let records = table::read_table(&file).map_err(corrupt)?;
+        // Keys must be strictly increasing: that puts the header ("") first and rules out
+        // duplicates, both of which TensorFlow's lookups assume.
+        if let Some(w) = records.windows(2).find(|w| w[0].0 >= w[1].0) {
+            return Err(corrupt(format!(
+                "keys {} are out of order",
+                show_key(&w[1].0)
+            )));
+        }
+        let mut records = records.into_iter();
+        let header = match records.next() {
+            Some((key, value)) if key.is_empty() => BundleHeaderProto::decode(value.as_slice())
+                .map_err(|e| corrupt(format!("cannot decode the header: {e}")))?,
+            _ => return Err(corrupt("the header entry (key \"\") is missing".into())),
+        };
+        let version = header.version.unwrap_or_default();
+        version.check().map_err(|what| BundleError::Incompatible {
+            path: path.clone(),
+            what,
+        })?;
+        let order = match header.endianness {
+            entry::BIG_ENDIAN => ByteOrder::Big,
+            0 => ByteOrder::Little,
+            other => return Err(corrupt(format!("unknown byte order {other} in the header"))),
+        };
+        let num_shards = usize::try_from(header.num_shards)
+            .map_err(|_| corrupt(format!("the header says {} shards", header.num_shards)))?;
+        let (mut tensors, mut slices) = (BTreeMap::new(), HashMap::new());
+        for (key, value) in records {
             let entry = BundleEntryProto::decode(value.as_slice())
-                .map_err(|e| corrupt(format!("bad entry for '{key}': {e}")))?;
-            entries.insert(key, entry);
+                .map_err(|e| e.to_string())
+                .and_then(|proto| Entry::new(proto, num_shards))
+                .map_err(|what| corrupt(format!("entry {}: {what}", show_key(&key))))?;
+            if slices::is_slice_key(&key) {
+                slices.insert(key, entry);
+            } else {
+                // Keys are tensor names from the graph, which protobuf requires to be UTF-8.
+                let name = String::from_utf8(key)
+                    .map_err(|e| corrupt(format!("key {} is not UTF-8", show_key(e.as_bytes()))))?;
+                tensors.insert(name, entry);
+            }
         }
         Ok(Bundle {
             prefix: prefix.to_path_buf(),
             num_shards,
-            entries,
+            order,
+            tensors,
+            slices,
         })
     }
 
-    /// The keys of every tensor, sorted.
+    /// The keys of every tensor, sorted; neither the header key `""` nor the internal keys of
+    /// partition slices are included.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
+        self.tensors.keys().map(String::as_str)
     }
 
-    /// The TensorFlow dtype number and shape of a tensor.
+    /// The TensorFlow `DataType` number and the shape of tensor `key`, without reading it.
     pub fn dtype_and_shape(&self, key: &str) -> Option<(i32, Vec<i64>)> {
-        self.entries.get(key).map(|e| {
-            (
-                e.dtype,
-                e.shape
-                    .iter()
-                    .flat_map(|s| s.dim.iter().map(|d| d.size))
-                    .collect(),
-            )
+        let entry = self.tensors.get(key)?;
+        // Dimensions were checked to fit in i64 when the index was opened.
+        let dims = entry.dims.iter().map(|&d| d as i64).collect();
+        Some((entry.dtype, dims))
+    }
+
+    /// Reads tensor `key` in full, verifying the checksum TensorFlow recorded for its bytes (and,
+    /// for a partitioned tensor, reassembling it from its slices).
+    pub fn read(&self, key: &str) -> Result<Tensor, BundleError> {
+        let entry = self.tensors.get(key).ok_or_else(|| BundleError::NotFound {
+            key: key.to_string(),
+            prefix: self.prefix.clone(),
+        })?;
+        let dtype = DType::from_tf_enum(entry.dtype)
+            .filter(|d| d.tf_enum() == entry.dtype)
+            .ok_or_else(|| BundleError::Unsupported {
+                key: key.to_string(),
+                prefix: self.prefix.clone(),
+                what: format!("element type {}", dtype_name(entry.dtype)),
+            })?;
+        let data = if entry.slices.is_empty() {
+            self.read_entry(key, entry, dtype)?
+        } else {
+            self.read_partitioned(key, entry, dtype)?
+        };
+        Tensor::new(entry.dims.clone(), data).map_err(|status| BundleError::CorruptTensor {
+            key: key.to_string(),
+            path: self.shard_path(entry),
+            what: status.message().to_string(),
         })
     }
 
-    /// Reads a tensor, checking its CRC32C.
-    pub fn read(&self, key: &str) -> Result<Tensor, BundleError> {
-        let entry = self
-            .entries
-            .get(key)
-            .ok_or_else(|| BundleError::NoSuchKey(key.to_string()))?;
-        let unsupported = |what: &str| BundleError::Unsupported {
-            key: key.to_string(),
-            what: what.to_string(),
-        };
-        if !entry.slices.is_empty() {
-            return Err(unsupported(
-                "partitioned (sliced) variables are not supported",
-            ));
-        }
-        let dtype = DType::from_tf_enum(entry.dtype)
-            .ok_or_else(|| unsupported(&format!("dtype {}", entry.dtype)))?;
-        let shape = entry
-            .shape
-            .iter()
-            .flat_map(|s| s.dim.iter())
-            .map(|d| usize::try_from(d.size).map_err(|_| unsupported("negative dimension")))
-            .collect::<Result<Vec<usize>, _>>()?;
-        let count: usize = shape.iter().product();
-        let bytes = self.read_bytes(key, entry)?;
-        let actual = crc32c_of_entry(dtype, &bytes, count);
-        if table::unmask_crc(entry.crc32c) != actual {
-            return Err(BundleError::Corrupt {
-                file: self.shard_name(entry.shard_id),
-                what: format!("checksum mismatch for '{key}'"),
-            });
-        }
-        let data = decode(dtype, &bytes, count).ok_or_else(|| BundleError::Corrupt {
-            file: self.shard_name(entry.shard_id),
-            what: format!(
-                "'{key}' holds {} bytes, which do not make {count} {dtype} values",
-                bytes.len()
-            ),
-        })?;
-        Tensor::new(shape, data).map_err(|e| unsupported(e.message()))
+    fn shard_path(&self, entry: &Entry) -> PathBuf {
+        data::shard_path(&self.prefix, entry.shard, self.num_shards)
     }
 
-    fn shard_name(&self, shard: i32) -> String {
-        with_suffix(
-            &self.prefix,
-            &format!(".data-{shard:05}-of-{:05}", self.num_shards),
-        )
-        .display()
-        .to_string()
-    }
-
-    fn read_bytes(&self, key: &str, entry: &BundleEntryProto) -> Result<Vec<u8>, BundleError> {
-        let path = PathBuf::from(self.shard_name(entry.shard_id));
-        let io = |source| BundleError::Io {
+    /// Reads and checks the bytes of one stored entry; `label` names it in errors.
+    fn read_entry(
+        &self,
+        label: &str,
+        entry: &Entry,
+        dtype: DType,
+    ) -> Result<TensorData, BundleError> {
+        let path = self.shard_path(entry);
+        let bytes = data::read_extent(&path, label, entry.offset, entry.size)?;
+        let corrupt = |what: String| BundleError::CorruptTensor {
+            key: label.to_string(),
             path: path.clone(),
-            source,
+            what,
         };
-        let mut file = File::open(&path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        let (offset, size) = (u64::try_from(entry.offset), u64::try_from(entry.size));
-        let (Ok(offset), Ok(size)) = (offset, size) else {
-            return Err(BundleError::Corrupt {
-                file: path.display().to_string(),
-                what: format!("bad extent for '{key}'"),
-            });
+        let (data, crc) =
+            decode::decode(dtype, entry.count, &bytes, self.order).map_err(corrupt)?;
+        // TensorFlow stores the masked CRC32C of what it wrote and compares it unmasked.
+        let stored = table::unmask_crc(entry.crc32c);
+        if stored != crc {
+            return Err(corrupt(format!(
+                "checksum mismatch: the index records {stored:08x}, the {} bytes at offset {} \
+                 give {crc:08x}",
+                entry.size, entry.offset
+            )));
+        }
+        Ok(data)
+    }
+
+    fn read_partitioned(
+        &self,
+        key: &str,
+        entry: &Entry,
+        dtype: DType,
+    ) -> Result<TensorData, BundleError> {
+        let corrupt = |what: String| BundleError::CorruptTensor {
+            key: key.to_string(),
+            path: data::with_suffix(&self.prefix, ".index"),
+            what,
         };
-        if offset.checked_add(size).is_none_or(|end| end > len) {
-            return Err(BundleError::Corrupt {
-                file: path.display().to_string(),
-                what: format!("'{key}' extends past the end of the file"),
-            });
+        let slices = entry
+            .slices
+            .iter()
+            .map(|proto| Slice::resolve(proto, &entry.dims))
+            .collect::<Result<Vec<Slice>, String>>()
+            .map_err(corrupt)?;
+        slices::check_cover(&slices, &entry.dims).map_err(corrupt)?;
+        let mut parts = Vec::with_capacity(slices.len());
+        for slice in slices {
+            let label = format!("{key}[{}]", slice.spec());
+            // A slice covering everything lives in the full entry itself, as in TensorFlow.
+            let data = if slice.is_full() {
+                self.read_entry(&label, entry, dtype)?
+            } else {
+                let stored = self.slices.get(&slice.key(key)).ok_or_else(|| {
+                    corrupt(format!("slice {} is listed but not stored", slice.spec()))
+                })?;
+                if stored.dtype != entry.dtype || stored.dims != slice.dims() {
+                    return Err(corrupt(format!(
+                        "slice {} is stored with dtype {} and shape {:?}, not dtype {} and \
+                         shape {:?}",
+                        slice.spec(),
+                        stored.dtype,
+                        stored.dims,
+                        entry.dtype,
+                        slice.dims()
+                    )));
+                }
+                self.read_entry(&label, stored, dtype)?
+            };
+            parts.push((slice, data));
         }
-        file.seek(SeekFrom::Start(offset)).map_err(io)?;
-        let mut bytes = vec![0; size as usize];
-        file.read_exact(&mut bytes).map_err(io)?;
-        Ok(bytes)
+        Ok(slices::assemble(dtype, &entry.dims, parts))
     }
 }
 
-fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut s = prefix.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
+/// A key as it appears in messages: quoted, with non-printable bytes escaped.
+fn show_key(key: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(key))
 }
 
-/// The checksum TensorFlow records: over the raw bytes for numbers; for strings, over each
-/// length as a little-endian u64, then the masked length checksum and the bytes as stored.
-fn crc32c_of_entry(dtype: DType, bytes: &[u8], count: usize) -> u32 {
-    if dtype != DType::String {
-        return crc32c::crc32c(bytes);
-    }
-    let mut pos = 0;
-    let mut crc = 0;
-    for _ in 0..count {
-        match table::varint(bytes, &mut pos) {
-            Some(len) => crc = crc32c::crc32c_append(crc, &len.to_le_bytes()),
-            None => break,
-        }
-    }
-    crc32c::crc32c_append(crc, &bytes[pos.min(bytes.len())..])
+/// A TensorFlow `DataType` this reader cannot hold, named for error messages.
+fn dtype_name(dtype: i32) -> String {
+    let name = match dtype {
+        8 => "DT_COMPLEX64",
+        11..=13 | 15 | 16 => "quantized",
+        14 => "DT_BFLOAT16",
+        18 => "DT_COMPLEX128",
+        20 => "DT_RESOURCE",
+        21 => "DT_VARIANT",
+        _ => return format!("DataType {dtype}"),
+    };
+    format!("{name} (DataType {dtype})")
 }
 
-fn decode(dtype: DType, bytes: &[u8], count: usize) -> Option<TensorData> {
-    macro_rules! numbers {
-        ($t:ty, $var:ident) => {{
-            let size = std::mem::size_of::<$t>();
-            if bytes.len() != count.checked_mul(size)? {
-                return None;
-            }
-            TensorData::$var(
-                bytes
-                    .chunks_exact(size)
-                    .map(|c| <$t>::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            )
-        }};
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Bundle>();
     }
-    Some(match dtype {
-        DType::F32 => numbers!(f32, F32),
-        DType::F64 => numbers!(f64, F64),
-        DType::I8 => numbers!(i8, I8),
-        DType::I16 => numbers!(i16, I16),
-        DType::I32 => numbers!(i32, I32),
-        DType::I64 => numbers!(i64, I64),
-        DType::U8 => numbers!(u8, U8),
-        DType::U16 => numbers!(u16, U16),
-        DType::U32 => numbers!(u32, U32),
-        DType::U64 => numbers!(u64, U64),
-        DType::F16 => numbers!(u16, F16),
-        DType::Bool => {
-            if bytes.len() != count {
-                return None;
-            }
-            TensorData::Bool(bytes.iter().map(|&b| b != 0).collect())
-        }
-        DType::String => {
-            let mut pos = 0;
-            let lengths = (0..count)
-                .map(|_| table::varint(bytes, &mut pos))
-                .collect::<Option<Vec<u64>>>()?;
-            pos = pos.checked_add(4)?; // the masked checksum of the lengths
-            let mut strings = Vec::with_capacity(count);
-            for len in lengths {
-                let end = pos
-                    .checked_add(usize::try_from(len).ok()?)
-                    .filter(|&e| e <= bytes.len())?;
-                strings.push(bytes[pos..end].to_vec());
-                pos = end;
-            }
-            (pos == bytes.len()).then_some(TensorData::String(strings))?
-        }
-    })
+
+    #[test]
+    fn a_missing_index_is_an_io_error_naming_the_file() {
+        let err = Bundle::open(Path::new("/nonexistent/variables/variables")).unwrap_err();
+        assert!(matches!(err, BundleError::Io { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("/nonexistent/variables/variables.index"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unsupported_types_are_named() {
+        assert_eq!(dtype_name(14), "DT_BFLOAT16 (DataType 14)");
+        assert_eq!(dtype_name(99), "DataType 99");
+    }
 }

@@ -1,0 +1,475 @@
+//! Number formatting, byte-for-byte as TF Serving writes it.
+//!
+//! Two formatters exist because TF Serving uses two:
+//! * [`write_decimal_f32`] / [`write_decimal_f64`] are its `WriteDecimal`, used for every float
+//!   in a response: `%g` with 6 significant digits (`absl::StrCat`), or `%.9g` / `%.17g` when
+//!   6 digits do not read back as the same value; `.0` appended when the text has neither `.`
+//!   nor `e`; non-finite values as the bare tokens `NaN`, `Infinity`, `-Infinity`.
+//! * [`write_grisu_f64`] is rapidjson's `Writer::Double` (shortest round-trip digits laid out by
+//!   rapidjson's `Prettify`), which only appears inside error messages that echo a request.
+//!
+//! Responses are the hot path, so digits come from `ryu` (shortest round-trip) where that is
+//! provably the same as printf's correctly rounded digits, and from Rust's exact formatting
+//! (which rounds ties to even, like glibc) otherwise:
+//! * For a normal value whose shortest representation has at most 6 digits, that *is* the
+//!   6-digit `%g` rounding (the value is closer to it than half a unit in the 6th digit); if the
+//!   shortest needs more, no 6-digit text can round-trip, so `%.N g` follows.
+//! * A float's `%.9g` is its double's shortest digits rounded to 9, unless those digits sit
+//!   exactly on a rounding midpoint: any midpoint between the value and its shortest double
+//!   digits would itself be a shorter (or equally short and closer) representation.
+//! * Subnormals, midpoints and `%.17g` take the literal, slower path.
+
+use std::fmt::Write as _;
+
+/// A small stack buffer for `write!`, so formatting a number allocates nothing.
+struct StackBuf {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl StackBuf {
+    fn new() -> StackBuf {
+        StackBuf {
+            buf: [0; 48],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).expect("only ASCII is written")
+    }
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// A finite value as significant digits `d1 d2 … dn` (no trailing zeros unless the value is
+/// zero) and a decimal exponent `exp`, meaning `d1.d2…dn × 10^exp`.
+struct Decimal {
+    negative: bool,
+    digits: [u8; 24],
+    len: usize,
+    exp: i32,
+}
+
+impl Decimal {
+    /// Reads any float text Rust or `ryu` writes: `-1.25e-5`, `0.000125`, `125.0`, `1e30`.
+    fn from_text(s: &str) -> Decimal {
+        let (mantissa, exp) = match s.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i32>().expect("exponent")),
+            None => (s, 0),
+        };
+        let (negative, mantissa) = match mantissa.strip_prefix('-') {
+            Some(m) => (true, m),
+            None => (false, mantissa),
+        };
+        let point = mantissa.find('.').unwrap_or(mantissa.len()) as i32;
+        let mut d = Decimal {
+            negative,
+            digits: [0; 24],
+            len: 0,
+            exp: 0,
+        };
+        // Index of each digit in the mantissa with the point removed; digit i has power
+        // point - 1 - i.
+        for (i, c) in mantissa.bytes().filter(u8::is_ascii_digit).enumerate() {
+            if d.len == 0 && c == b'0' {
+                continue;
+            }
+            if d.len == 0 {
+                d.exp = point - 1 - i as i32 + exp;
+            }
+            d.digits[d.len] = c;
+            d.len += 1;
+        }
+        if d.len == 0 {
+            d.digits[0] = b'0';
+            d.len = 1;
+        }
+        while d.len > 1 && d.digits[d.len - 1] == b'0' {
+            d.len -= 1;
+        }
+        d
+    }
+
+    /// Rounds to `n` significant digits (half up, which equals printf's rounding of the exact
+    /// value here), or `None` when the digits are exactly a midpoint and the exact value must
+    /// decide.
+    fn round_to(mut self, n: usize) -> Option<Decimal> {
+        if self.len <= n {
+            return Some(self);
+        }
+        let next = self.digits[n];
+        if next == b'5' && self.len == n + 1 {
+            return None;
+        }
+        self.len = n;
+        if next >= b'5' {
+            let mut i = n;
+            loop {
+                if i == 0 {
+                    // 999… rounded up: one digit, next power of ten.
+                    self.digits[0] = b'1';
+                    self.len = 1;
+                    self.exp += 1;
+                    break;
+                }
+                i -= 1;
+                if self.digits[i] == b'9' {
+                    self.len = i;
+                } else {
+                    self.digits[i] += 1;
+                    break;
+                }
+            }
+        }
+        while self.len > 1 && self.digits[self.len - 1] == b'0' {
+            self.len -= 1;
+        }
+        Some(self)
+    }
+
+    fn digits(&self) -> &[u8] {
+        &self.digits[..self.len]
+    }
+
+    /// printf `%.{precision}g` of this (already rounded to at most `precision` digits) value,
+    /// without the `#` flag, so trailing zeros are dropped.
+    fn write_g(&self, precision: i32, out: &mut Vec<u8>) {
+        if self.negative {
+            out.push(b'-');
+        }
+        let digits = self.digits();
+        let x = self.exp;
+        if x < -4 || x >= precision {
+            out.push(digits[0]);
+            if digits.len() > 1 {
+                out.push(b'.');
+                out.extend_from_slice(&digits[1..]);
+            }
+            out.push(b'e');
+            out.push(if x < 0 { b'-' } else { b'+' });
+            push_uint(out, x.unsigned_abs(), 2);
+        } else if x >= 0 {
+            let int_len = x as usize + 1;
+            if digits.len() <= int_len {
+                out.extend_from_slice(digits);
+                out.resize(out.len() + int_len - digits.len(), b'0');
+            } else {
+                out.extend_from_slice(&digits[..int_len]);
+                out.push(b'.');
+                out.extend_from_slice(&digits[int_len..]);
+            }
+        } else {
+            out.extend_from_slice(b"0.");
+            out.resize(out.len() + (-x - 1) as usize, b'0');
+            out.extend_from_slice(digits);
+        }
+    }
+}
+
+/// Appends `v` in decimal, zero-padded to `min_width` digits (printf pads exponents to 2).
+fn push_uint(out: &mut Vec<u8>, v: u32, min_width: usize) {
+    let mut tmp = [0u8; 10];
+    let mut i = tmp.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for _ in (tmp.len() - i)..min_width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(&tmp[i..]);
+}
+
+/// Appends `text` with `.0` when it has neither a point nor an exponent (WriteDecimal's rule,
+/// so that whole numbers still read as decimals).
+fn finish_decimal(out: &mut Vec<u8>, start: usize) {
+    if !out[start..].iter().any(|&c| c == b'.' || c == b'e') {
+        out.extend_from_slice(b".0");
+    }
+}
+
+fn write_non_finite(v: f64, out: &mut Vec<u8>) {
+    out.extend_from_slice(if v.is_nan() {
+        b"NaN"
+    } else if v > 0.0 {
+        b"Infinity"
+    } else {
+        b"-Infinity"
+    });
+}
+
+/// printf `%.{digits}e` of `v` through Rust's exact formatting.
+fn exact<T: std::fmt::LowerExp>(v: T, digits: usize) -> Decimal {
+    let mut buf = StackBuf::new();
+    write!(buf, "{:.*e}", digits - 1, v).expect("fits");
+    Decimal::from_text(buf.as_str())
+}
+
+/// Subnormals: the C code literally (6 digits; keep them if they read back as `v`).
+fn subnormal_six<T>(v: T) -> Option<Decimal>
+where
+    T: std::fmt::LowerExp + std::str::FromStr + PartialEq + Copy,
+{
+    let mut buf = StackBuf::new();
+    write!(buf, "{v:.5e}").expect("fits");
+    let back: T = buf.as_str().parse().ok()?;
+    (back == v).then(|| Decimal::from_text(buf.as_str()))
+}
+
+/// TF Serving's `WriteDecimal<float>`: `3.0`, `0.5`, `9e+06`, `0.333333343`, `NaN`.
+pub fn write_decimal_f32(v: f32, out: &mut Vec<u8>) {
+    if !v.is_finite() {
+        return write_non_finite(f64::from(v), out);
+    }
+    let start = out.len();
+    let mut ryu = ryu::Buffer::new();
+    let six = if v == 0.0 || v.is_normal() {
+        Some(Decimal::from_text(ryu.format_finite(v))).filter(|d| d.len <= 6)
+    } else {
+        subnormal_six(v)
+    };
+    match six {
+        Some(d) => d.write_g(6, out),
+        None => {
+            let nine = Decimal::from_text(ryu.format_finite(f64::from(v)))
+                .round_to(9)
+                .unwrap_or_else(|| exact(v, 9));
+            nine.write_g(9, out);
+        }
+    }
+    finish_decimal(out, start);
+}
+
+/// TF Serving's `WriteDecimal<double>`: as for floats, with `%.17g` as the fallback.
+pub fn write_decimal_f64(v: f64, out: &mut Vec<u8>) {
+    if !v.is_finite() {
+        return write_non_finite(v, out);
+    }
+    let start = out.len();
+    let six = if v == 0.0 || v.is_normal() {
+        Some(Decimal::from_text(ryu::Buffer::new().format_finite(v))).filter(|d| d.len <= 6)
+    } else {
+        subnormal_six(v)
+    };
+    match six {
+        Some(d) => d.write_g(6, out),
+        None => exact(v, 17).write_g(17, out),
+    }
+    finish_decimal(out, start);
+}
+
+/// rapidjson's `Writer::Double` for a finite value: shortest digits, laid out by its
+/// `Prettify` (`1.0`, `0.001`, `1e21`, `1.5e-7`, `-0.0`).
+pub fn write_grisu_f64(v: f64, out: &mut Vec<u8>) {
+    if v == 0.0 {
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
+        return;
+    }
+    let d = Decimal::from_text(ryu::Buffer::new().format_finite(v));
+    if d.negative {
+        out.push(b'-');
+    }
+    let digits = d.digits();
+    let length = digits.len() as i32;
+    let kk = d.exp + 1; // 10^(kk-1) <= |v| < 10^kk
+    let k = kk - length; // |v| = digits × 10^k
+    if 0 <= k && kk <= 21 {
+        out.extend_from_slice(digits);
+        out.resize(out.len() + k as usize, b'0');
+        out.extend_from_slice(b".0");
+    } else if 0 < kk && kk <= 21 {
+        out.extend_from_slice(&digits[..kk as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[kk as usize..]);
+    } else if -6 < kk && kk <= 0 {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + (-kk) as usize, b'0');
+        out.extend_from_slice(digits);
+    } else {
+        out.push(digits[0]);
+        if length > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        if kk - 1 < 0 {
+            out.push(b'-');
+        }
+        push_uint(out, (kk - 1).unsigned_abs(), 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f32s(v: f32) -> String {
+        let mut out = Vec::new();
+        write_decimal_f32(v, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn f64s(v: f64) -> String {
+        let mut out = Vec::new();
+        write_decimal_f64(v, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn grisu(v: f64) -> String {
+        let mut out = Vec::new();
+        write_grisu_f64(v, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn reference_examples_for_floats() {
+        let table: &[(f32, &str)] = &[
+            (3.0, "3.0"),
+            (0.5, "0.5"),
+            (9000000.0, "9e+06"),
+            (999999.0, "999999.0"),
+            (0.00003, "3e-05"),
+            (1.0 / 3.0, "0.333333343"),
+            (-0.0, "-0.0"),
+            (555557.5, "555557.5"),
+            (2.5, "2.5"),
+            (0.2, "0.2"),
+            (1435774380.0, "1.43577434e+09"),
+            (1e-4, "0.0001"),
+            (123456789.0, "123456792.0"),
+            (f32::NAN, "NaN"),
+            (f32::INFINITY, "Infinity"),
+            (f32::NEG_INFINITY, "-Infinity"),
+            (f32::MAX, "3.40282347e+38"),
+            (1e-45, "1.4013e-45"),
+        ];
+        for &(v, want) in table {
+            assert_eq!(f32s(v), want, "formatting {v:e}");
+        }
+    }
+
+    #[test]
+    fn doubles_use_seventeen_digits_when_needed() {
+        let table: &[(f64, &str)] = &[
+            (3.0, "3.0"),
+            (0.1, "0.1"),
+            (1.0 / 3.0, "0.33333333333333331"),
+            (1e100, "1e+100"),
+            (123456.0, "123456.0"),
+            (1234567.0, "1234567.0"),
+            (-2.5e-300, "-2.5e-300"),
+            (5e-324, "4.94066e-324"),
+        ];
+        for &(v, want) in table {
+            assert_eq!(f64s(v), want, "formatting {v:e}");
+        }
+    }
+
+    /// The C code, literally: 6 digits; if they do not read back, `max` digits.
+    fn literal<T>(v: T, max: usize) -> String
+    where
+        T: std::fmt::LowerExp + std::str::FromStr + PartialEq + Copy,
+        <T as std::str::FromStr>::Err: std::fmt::Debug,
+    {
+        let six = format!("{v:.5e}");
+        let mut want = Vec::new();
+        if six.parse::<T>().unwrap() == v {
+            Decimal::from_text(&six).write_g(6, &mut want);
+        } else {
+            Decimal::from_text(&format!("{v:.*e}", max - 1)).write_g(max as i32, &mut want);
+        }
+        finish_decimal(&mut want, 0);
+        String::from_utf8(want).unwrap()
+    }
+
+    /// The ryu-based fast paths must agree with the literal algorithm everywhere.
+    #[test]
+    fn fast_paths_match_literal_algorithm() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..100_000 {
+            let bits = next();
+            let v = f32::from_bits(bits as u32);
+            if v.is_finite() {
+                assert_eq!(f32s(v), literal(v, 9), "f32 bits {:#x}", bits as u32);
+            }
+            // Floats that print with few digits exercise the 6-digit path and carries.
+            let short = (bits % 2_000_000) as f32 / 1000.0;
+            assert_eq!(f32s(short), literal(short, 9), "{short:e}");
+            let d = f64::from_bits(bits);
+            if d.is_finite() {
+                assert_eq!(f64s(d), literal(d, 17), "f64 bits {bits:#x}");
+            }
+        }
+        // Exact midpoints at the 9th digit take the exact path (ties to even).
+        for v in [
+            1048576.0f32 + 0.125,
+            1048577.0 + 0.125,
+            2097153.0 + 0.25,
+            100000.0 - 0.0078125,
+            0.5,
+            1e-40,
+            1e-45,
+        ] {
+            assert_eq!(f32s(v), literal(v, 9), "{v:e}");
+        }
+        assert_eq!(f32s(1048576.0 + 0.125), "1048576.12");
+        assert_eq!(f32s(1048577.0 + 0.125), "1048577.12");
+    }
+
+    #[test]
+    fn rounding_carries_into_a_new_digit() {
+        let d = Decimal::from_text("9.9999999996e2").round_to(9).unwrap();
+        assert_eq!((d.digits(), d.exp), (&b"1"[..], 3));
+        assert!(Decimal::from_text("1.234567895e0").round_to(9).is_none());
+        let d = Decimal::from_text("1.2345678951e0").round_to(9).unwrap();
+        assert_eq!(d.digits(), b"12345679");
+        let d = Decimal::from_text("0.000120").round_to(9).unwrap();
+        assert_eq!((d.digits(), d.exp), (&b"12"[..], -4));
+    }
+
+    #[test]
+    fn rapidjson_double_layout() {
+        let table: &[(f64, &str)] = &[
+            (1.0, "1.0"),
+            (1.5, "1.5"),
+            (0.1, "0.1"),
+            (-0.0, "-0.0"),
+            (0.001234, "0.001234"),
+            (1e-7, "1e-7"),
+            (1.5e-7, "1.5e-7"),
+            (1e21, "1e21"),
+            (1e20, "100000000000000000000.0"),
+            (123.456, "123.456"),
+            (1.2345e30, "1.2345e30"),
+        ];
+        for &(v, want) in table {
+            assert_eq!(grisu(v), want);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Starting and stopping the server: load the initial models (TF Serving opens no port before
+//! they are AVAILABLE), bind the ports, serve, and drain on request.
+//!
+//! Shutdown sequence (docs/operations.md): readiness turns false at once; serving continues for
+//! the drain delay so load balancers stop sending; then listeners close, in-flight requests get
+//! the grace period to finish, and [`Server::wait`] returns.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{ModelSource, ServerConfig};
+use crate::loader::RuntimeLoader;
+use crate::rest;
+use crate::state::AppState;
+use tensorserve_engine::{Manager, ManagerOptions, ModelServerConfig};
+
+/// A running server.
+pub struct Server {
+    /// Where REST listens, if enabled (the real port when 0 was asked for).
+    pub rest_addr: Option<SocketAddr>,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The engine configuration for the configured model source.
+pub fn model_config(source: &ModelSource) -> anyhow::Result<ModelServerConfig> {
+    match source {
+        ModelSource::Single { name, base_path } => Ok(ModelServerConfig::single(name, base_path)),
+        ModelSource::ConfigFile { path, .. } => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            ModelServerConfig::parse(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}\nInvalid protobuf file: '{}'",
+                    e.message(),
+                    path.display()
+                )
+            })
+        }
+    }
+}
+
+impl Server {
+    /// Loads the models and starts serving.
+    pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
+        let models = model_config(&config.models)?;
+        let options = ManagerOptions {
+            file_system_poll_wait: config.file_system_poll,
+            max_num_load_retries: config.max_num_load_retries,
+            load_retry_interval: config.load_retry_interval,
+            allow_version_labels_for_unavailable_models: config
+                .allow_version_labels_for_unavailable_models,
+            ..ManagerOptions::default()
+        };
+        let loader = Arc::new(RuntimeLoader::new(config.saved_model_tags.clone()));
+        let manager = Manager::start(models, loader, options)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        if let ModelSource::ConfigFile {
+            path,
+            poll: Some(interval),
+        } = &config.models
+        {
+            manager.poll_config_file(path.clone(), *interval);
+        }
+        let state = AppState::new(manager, config.clone());
+        let (shutdown, _) = watch::channel(false);
+        let mut server = Server {
+            rest_addr: None,
+            state: state.clone(),
+            shutdown,
+            tasks: Vec::new(),
+        };
+        if let Some(addr) = config.rest_addr {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let local = listener.local_addr()?;
+                    tracing::info!("Exporting HTTP/REST API at:localhost:{} ...", local.port());
+                    server.rest_addr = Some(local);
+                    server.tasks.push(tokio::spawn(serve_rest(
+                        listener,
+                        state.clone(),
+                        server.shutdown.subscribe(),
+                    )));
+                }
+                // TF Serving keeps running with gRPC only when REST cannot bind.
+                Err(e) => tracing::error!(
+                    "Failed to start HTTP Server at localhost:{}: {e}",
+                    addr.port()
+                ),
+            }
+        }
+        Ok(server)
+    }
+
+    /// The shared state (for tests and the admin endpoints).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Starts the shutdown sequence.
+    pub fn shutdown(&self) {
+        self.state.start_draining();
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Waits until every listener has stopped and in-flight requests are done (or timed out).
+    pub async fn wait(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn serve_rest(listener: TcpListener, state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let config = state.config().clone();
+    let app = rest::router(state);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stopped.await;
+    });
+    let mut serving = tokio::spawn(async move { serve.await });
+    tokio::select! {
+        _ = &mut serving => return,
+        _ = shutdown.wait_for(|s| *s) => {}
+    }
+    // Keep serving while endpoints are removed from load balancers, then stop accepting and
+    // give in-flight requests the grace period.
+    tokio::time::sleep(config.drain_delay).await;
+    let _ = stop.send(());
+    if tokio::time::timeout(config.shutdown_grace, &mut serving)
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown grace period elapsed with requests still in flight");
+        serving.abort();
+    }
+}

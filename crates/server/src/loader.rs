@@ -1,0 +1,53 @@
+//! The engine's [`Loader`]: version directories become models through `tensorserve-runtime`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tensorserve_core::{Model, Status};
+use tensorserve_engine::Loader;
+
+/// Loads SavedModels (with the configured tags) and ONNX files.
+pub struct RuntimeLoader {
+    tags: Vec<String>,
+}
+
+impl RuntimeLoader {
+    /// A loader choosing MetaGraphs by `tags`.
+    pub fn new(tags: Vec<String>) -> RuntimeLoader {
+        RuntimeLoader { tags }
+    }
+}
+
+impl Loader for RuntimeLoader {
+    fn load(
+        &self,
+        model_name: &str,
+        version: i64,
+        path: &Path,
+        _platform: &str,
+    ) -> Result<Arc<dyn Model>, Status> {
+        let started = std::time::Instant::now();
+        let tags = self.tags.clone();
+        // Importing recurses over the graph; a dedicated thread with a large stack keeps deep
+        // graphs from overflowing the blocking pool's default stack.
+        let path_buf = path.to_path_buf();
+        let model = std::thread::Builder::new()
+            .name("model-load".into())
+            .stack_size(256 << 20)
+            .spawn(move || {
+                let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+                tensorserve_runtime::load_model(&path_buf, &tags)
+            })
+            .map_err(|e| Status::internal(format!("cannot start a loader thread: {e}")))?
+            .join()
+            .map_err(|_| Status::internal("model loading panicked"))??;
+        tracing::info!(
+            model = model_name,
+            version,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "loaded {}",
+            path.display()
+        );
+        Ok(model)
+    }
+}

@@ -1,0 +1,132 @@
+//! `POST /v1/models/...:predict|classify|regress`: decode, run on a blocking thread, encode.
+//!
+//! The JSON codecs live in `tensorserve_core::json`; this module only looks up the servable and
+//! signature, moves the work off the async executor and picks the response.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tensorserve_core::example::Example;
+use tensorserve_core::json::{self, Class, ExamplesRequest};
+use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD};
+use tensorserve_core::{Model, SignatureDef, Status, Tensor, TensorData};
+
+use super::results;
+use super::route::Api;
+
+/// Runs model work on the blocking pool so the async executor never stalls on inference.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(Status::internal(format!("inference task failed: {e}"))))
+}
+
+fn signature<'m>(model: &'m dyn Model, name: &str) -> Result<&'m SignatureDef, Status> {
+    model.signatures().get(name).ok_or_else(|| {
+        Status::invalid_argument(format!(
+            "Serving signature name: \"{name}\" not found in signature def"
+        ))
+    })
+}
+
+fn check_method(sig: &SignatureDef, name: &str, want: &str, enforce: bool) -> Result<(), Status> {
+    if enforce && sig.method_name != want {
+        return Err(Status::invalid_argument(format!(
+            "Expected {want} signature method_name but got: {} (signature {name})",
+            sig.method_name
+        )));
+    }
+    Ok(())
+}
+
+/// Handles one inference request; returns the JSON body.
+pub async fn infer(
+    model: Arc<dyn Model>,
+    api: Api,
+    body: Bytes,
+    check_methods: bool,
+) -> Result<Vec<u8>, Status> {
+    match api {
+        Api::Predict => predict(model, body, check_methods).await,
+        Api::Classify | Api::Regress => examples(model, api, body, check_methods).await,
+    }
+}
+
+async fn predict(
+    model: Arc<dyn Model>,
+    body: Bytes,
+    check_methods: bool,
+) -> Result<Vec<u8>, Status> {
+    blocking(move || {
+        let request = json::parse_predict_request(&body, |name| {
+            let sig = signature(model.as_ref(), name)?;
+            check_method(sig, name, PREDICT_METHOD, check_methods)?;
+            Ok(&sig.inputs)
+        })?;
+        let outputs = model.run(&request.signature_name, request.inputs, &[])?;
+        json::predict_response(&outputs, request.format)
+    })
+    .await
+}
+
+/// The single string input of a classify/regress signature, fed serialized Examples.
+fn example_input(sig: &SignatureDef) -> Result<String, Status> {
+    if sig.inputs.len() != 1 {
+        return Err(Status::invalid_argument("Expected one input Tensor."));
+    }
+    Ok(sig.inputs.keys().next().expect("one input").clone())
+}
+
+/// Serializes examples into the `[batch]` string tensor classify/regress signatures take.
+pub fn serialize_examples(examples: &[Example]) -> Result<Tensor, Status> {
+    let records = examples.iter().map(Example::encode).collect();
+    Tensor::new(vec![examples.len()], TensorData::String(records))
+}
+
+async fn examples(
+    model: Arc<dyn Model>,
+    api: Api,
+    body: Bytes,
+    check_methods: bool,
+) -> Result<Vec<u8>, Status> {
+    blocking(move || {
+        let request: ExamplesRequest = match api {
+            Api::Classify => json::parse_classify_request(&body)?,
+            _ => json::parse_regress_request(&body)?,
+        };
+        let name = if request.signature_name.is_empty() {
+            tensorserve_core::signature::DEFAULT_SIGNATURE
+        } else {
+            request.signature_name.as_str()
+        };
+        let sig = signature(model.as_ref(), name)?;
+        let method = if api == Api::Classify {
+            CLASSIFY_METHOD
+        } else {
+            REGRESS_METHOD
+        };
+        check_method(sig, name, method, check_methods)?;
+        let input = example_input(sig)?;
+        let examples = request.merged_examples();
+        let batch = examples.len();
+        let inputs: BTreeMap<String, Tensor> = [(input, serialize_examples(&examples)?)].into();
+        let outputs = model.run(name, inputs, &[])?;
+        if api == Api::Classify {
+            let results: Vec<Vec<Class>> = results::classifications(&outputs, batch)?
+                .into_iter()
+                .map(|row| {
+                    row.into_iter()
+                        .map(|(label, score)| Class { label, score })
+                        .collect()
+                })
+                .collect();
+            json::classify_response(&results)
+        } else {
+            json::regress_response(&results::regressions(&outputs, batch)?)
+        }
+    })
+    .await
+}
