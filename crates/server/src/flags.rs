@@ -312,3 +312,20 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::FLAGS;
+
+    /// docs/flags.md lists every flag, so the documentation cannot fall behind the parser.
+    #[test]
+    fn every_flag_is_documented() {
+        let doc = include_str!("../../../docs/flags.md");
+        for (name, ..) in FLAGS {
+            assert!(
+                doc.contains(&format!("`--{name}`")),
+                "docs/flags.md does not list --{name}"
+            );
+        }
+    }
+}

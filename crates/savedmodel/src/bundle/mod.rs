@@ -2,12 +2,12 @@
 //! `variables/` directory holds.
 //!
 //! A bundle with prefix `P` is `P.index` plus data files `P.data-00000-of-0000N`:
-//! - [`table`]: the index is a LevelDB table mapping keys to protobuf values;
-//! - [`entry`]: key `""` holds the header (shard count, byte order, format version), every other
+//! - `table`: the index is a LevelDB table mapping keys to protobuf values;
+//! - `entry`: key `""` holds the header (shard count, byte order, format version), every other
 //!   key a tensor's dtype, shape, and the shard, offset, size and CRC32C of its bytes;
-//! - [`data`]: those bytes are read on demand, one entry at a time;
-//! - [`decode`]: and turned into values after their checksum is verified;
-//! - [`slices`]: partitioned variables are stitched back together from their slices.
+//! - `data`: those bytes are read on demand, one entry at a time;
+//! - `decode`: and turned into values after their checksum is verified;
+//! - `slices`: partitioned variables are stitched back together from their slices.
 //!
 //! [`Bundle::open`] reads and validates the whole index (it is small: one entry per variable), so
 //! a damaged index fails the load up front; tensor bytes are checked when read.
