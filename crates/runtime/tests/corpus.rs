@@ -23,6 +23,44 @@ fn check_saved_model(name: &str) {
     }
 }
 
+/// The same model converted by tf2onnx gives TensorFlow's outputs through tract-onnx, inputs
+/// and outputs renamed per `expected.json`'s `onnx` map.
+fn check_onnx(name: &str) {
+    let dir = repo_root().join("testdata/corpus").join(name);
+    let expected = read_json(&dir.join("expected.json"));
+    let model =
+        load_model(&dir.join("onnx/1"), &["serve"]).unwrap_or_else(|e| panic!("{name} onnx: {e}"));
+    let names = &expected["onnx"];
+    for case in expected["cases"].as_array().unwrap() {
+        let context = format!("{name}/onnx/{}", case["name"].as_str().unwrap());
+        let inputs = tensors(&case["inputs"])
+            .into_iter()
+            .map(|(alias, t)| (names["inputs"][&alias].as_str().unwrap().to_string(), t))
+            .collect();
+        let outputs = model
+            .run("serving_default", inputs, &[])
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        for (alias, want) in tensors(&case["outputs"]) {
+            let onnx_name = names["outputs"][&alias].as_str().unwrap();
+            assert_close(&format!("{context}/{alias}"), &outputs[onnx_name], &want);
+        }
+    }
+}
+
+#[test]
+fn onnx_models_match_tensorflow() {
+    for name in [
+        "mlp",
+        "cnn",
+        "cnn_bn",
+        "embedding",
+        "embedding_int64",
+        "multi_io",
+    ] {
+        check_onnx(name);
+    }
+}
+
 #[test]
 fn mlp() {
     check_saved_model("mlp");
