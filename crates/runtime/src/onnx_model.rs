@@ -11,7 +11,6 @@ use tensorserve_core::{DType, Model, ModelFormat, SignatureDef, Status, Tensor, 
 use tract_hir::internal::*;
 use tract_onnx::prelude::Framework;
 
-use crate::convert::{from_tract, to_tract};
 use crate::plan::{InputDecl, SignaturePlan};
 
 /// The file an ONNX version directory holds.
@@ -155,7 +154,7 @@ impl Model for OnnxModel {
                 "Serving signature name: \"{signature}\" not found in signature def"
             )));
         }
-        let mut feeds = TVec::new();
+        let mut feeds = Vec::new();
         for name in &self.inputs {
             let tensor = inputs
                 .remove(name)
@@ -169,21 +168,6 @@ impl Model for OnnxModel {
             }
             feeds.push(tensor);
         }
-        let shapes: Vec<Vec<usize>> = feeds.iter().map(|t| t.shape().to_vec()).collect();
-        let plan = self.plan.plan_for(&shapes)?;
-        let values = feeds
-            .into_iter()
-            .map(|t| to_tract(t).map(TValue::from))
-            .collect::<Result<TVec<_>, _>>()?;
-        let results = plan
-            .run(values)
-            .map_err(|e| Status::invalid_argument(format!("{e:#}")))?;
-        let mut outputs = BTreeMap::new();
-        for (name, value) in self.outputs.iter().zip(results.iter()) {
-            if output_filter.is_empty() || output_filter.contains(name) {
-                outputs.insert(name.clone(), from_tract(value)?);
-            }
-        }
-        Ok(outputs)
+        self.plan.run(feeds, &self.outputs, output_filter)
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tensorserve_core::{DType, Status};
 use tract_hir::internal::*;
 
-use crate::convert::datum_type;
+use crate::convert::{datum_type, from_tract, to_tract};
 
 /// Most concrete-shape plans kept per signature; beyond it the cache is cleared, so a client
 /// cycling through shapes costs compile time, never unbounded memory.
@@ -149,5 +149,32 @@ impl SignaturePlan {
         }
         cache.insert(key, plan.clone());
         Ok(plan)
+    }
+
+    /// Runs the plan for these inputs (in plan input order) and returns the outputs named
+    /// `output_names` (in plan output order), keeping only those in `output_filter` when it is
+    /// not empty.
+    pub fn run(
+        &self,
+        feeds: Vec<tensorserve_core::Tensor>,
+        output_names: &[String],
+        output_filter: &[String],
+    ) -> Result<std::collections::BTreeMap<String, tensorserve_core::Tensor>, Status> {
+        let shapes: Vec<Vec<usize>> = feeds.iter().map(|t| t.shape().to_vec()).collect();
+        let plan = self.plan_for(&shapes)?;
+        let values = feeds
+            .into_iter()
+            .map(|t| to_tract(t).map(TValue::from))
+            .collect::<Result<TVec<_>, _>>()?;
+        let results = plan
+            .run(values)
+            .map_err(|e| Status::invalid_argument(format!("{e:#}")))?;
+        let mut outputs = std::collections::BTreeMap::new();
+        for (name, value) in output_names.iter().zip(results.iter()) {
+            if output_filter.is_empty() || output_filter.contains(name) {
+                outputs.insert(name.clone(), from_tract(value)?);
+            }
+        }
+        Ok(outputs)
     }
 }

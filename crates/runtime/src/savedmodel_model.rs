@@ -12,7 +12,6 @@ use tensorserve_savedmodel::example_spec::ParseExampleSpec;
 use tensorserve_savedmodel::{FrozenSignature, InputSource, SavedModelDir, freeze_signature};
 use tract_hir::internal::*;
 
-use crate::convert::{from_tract, to_tract};
 use crate::ops;
 use crate::plan::{InputDecl, SignaturePlan};
 
@@ -193,7 +192,7 @@ impl Model for SavedModelModel {
             .iter()
             .map(|spec| spec.run(&inputs[&spec.input_alias]))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut feeds = TVec::new();
+        let mut feeds = Vec::new();
         for source in &runner.feeds {
             let tensor = match source {
                 InputSource::Alias(alias) => inputs.remove(alias).ok_or_else(|| {
@@ -222,21 +221,6 @@ impl Model for SavedModelModel {
                 )));
             }
         }
-        let shapes: Vec<Vec<usize>> = feeds.iter().map(|t| t.shape().to_vec()).collect();
-        let plan = runner.plan.plan_for(&shapes)?;
-        let values = feeds
-            .into_iter()
-            .map(|t| to_tract(t).map(TValue::from))
-            .collect::<Result<TVec<_>, _>>()?;
-        let results = plan
-            .run(values)
-            .map_err(|e| Status::invalid_argument(format!("{e:#}")))?;
-        let mut outputs = BTreeMap::new();
-        for (alias, value) in runner.outputs.iter().zip(results.iter()) {
-            if output_filter.is_empty() || output_filter.contains(alias) {
-                outputs.insert(alias.clone(), from_tract(value)?);
-            }
-        }
-        Ok(outputs)
+        runner.plan.run(feeds, &runner.outputs, output_filter)
     }
 }
