@@ -102,7 +102,11 @@ async fn examples(
         } else {
             request.signature_name.as_str()
         };
-        let sig = signature(model.as_ref(), name)?;
+        // TF Serving's Get{Classification,Regression}SignatureDef word this differently from
+        // the predict path.
+        let sig = model.signatures().get(name).ok_or_else(|| {
+            Status::invalid_argument(format!("No signature was found with the name: {name}"))
+        })?;
         let method = if api == Api::Classify {
             CLASSIFY_METHOD
         } else {
