@@ -1,24 +1,30 @@
-//! The model manager: loads the versions each model's policy asks for, loading a new version
-//! before unloading the old one, retries failures, resolves labels, and answers lookups from a
-//! published snapshot so requests never wait on a lock (architecture habit 8).
+//! The model manager: the actor around the plain [`ModelEntry`] state machine.
 //!
-//! All mutation goes through one async lock (`sync`), so polls, config reloads and startup
-//! never interleave their transitions.
+//! Writers (polls, reloads) change a private copy of the [`Table`] under a short mutex and
+//! publish a clone through `ArcSwap`; requests read the published snapshot without a lock
+//! (architecture habit 8). Each model has its own async lock, held while its versions are being
+//! brought in line with a poll, so one model's slow or failing load never holds up another; the
+//! loads themselves run on blocking threads. Reloads are serialized by one more lock.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tensorserve_core::{Model, Status};
+use tokio::sync::watch;
 
-use crate::config::{ModelConfig, ModelServerConfig};
+use crate::config::ModelServerConfig;
 use crate::discovery;
-use crate::state::{ModelEntry, ModelState, Table, Version, VersionStatus};
+use crate::poller;
+use crate::state::VersionStatus;
+use crate::state::{Action, ModelEntry};
+use crate::table::Table;
+pub use crate::table::{ServableHandle, VersionChoice};
 
 /// Turns a version directory into a model. Implemented over the runtime by the server, and by
-/// fakes in tests.
+/// fakes in tests. Called on a blocking thread.
 pub trait Loader: Send + Sync {
     /// Loads version `version` of `model_name` from `path`.
     fn load(
@@ -30,51 +36,22 @@ pub trait Loader: Send + Sync {
     ) -> Result<Arc<dyn Model>, Status>;
 }
 
-/// Which version a request asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VersionChoice {
-    /// The highest available.
-    Latest,
-    /// This version.
-    Specific(i64),
-    /// The version this label names.
-    Label(String),
-}
-
-/// A model version resolved for one request. Holding it keeps the model alive even if the
-/// version is unloaded meanwhile.
-#[derive(Clone)]
-pub struct ServableHandle {
-    /// Model name.
-    pub name: String,
-    /// Version number.
-    pub version: i64,
-    /// The model.
-    pub model: Arc<dyn Model>,
-}
-
-impl std::fmt::Debug for ServableHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServableHandle")
-            .field("name", &self.name)
-            .field("version", &self.version)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Manager settings (the TF Serving flags of the same names).
 #[derive(Debug, Clone)]
 pub struct ManagerOptions {
-    /// Re-scan base paths this often; `None` scans once.
+    /// Re-scan base paths this often; `None` scans once per (re)configuration.
     pub file_system_poll_wait: Option<Duration>,
+    /// Never scan base paths (`--file_system_poll_wait_seconds` < 0); TF Serving then waits
+    /// forever for versions, so pair it with `initial_load_timeout`.
+    pub file_system_poll_disabled: bool,
     /// Retries after a failed load.
     pub max_num_load_retries: u32,
     /// Pause between retries.
     pub load_retry_interval: Duration,
-    /// Labels may point at versions not yet available.
+    /// Labels may point at versions not yet available (reference §3.5).
     pub allow_version_labels_for_unavailable_models: bool,
-    /// Give up waiting for initial versions after this long (`None`: wait as TF Serving does,
-    /// forever, while a base path has no versions).
+    /// Bounds every wait for models to become available, at startup and on reload (`None`:
+    /// wait as TF Serving does, forever, while a base path has no versions).
     pub initial_load_timeout: Option<Duration>,
 }
 
@@ -82,6 +59,7 @@ impl Default for ManagerOptions {
     fn default() -> Self {
         ManagerOptions {
             file_system_poll_wait: Some(Duration::from_secs(1)),
+            file_system_poll_disabled: false,
             max_num_load_retries: 5,
             load_retry_interval: Duration::from_secs(60),
             allow_version_labels_for_unavailable_models: false,
@@ -90,12 +68,29 @@ impl Default for ManagerOptions {
     }
 }
 
-struct Inner {
+impl ManagerOptions {
+    /// Applies `--file_system_poll_wait_seconds`: > 0 polls every N seconds, 0 scans once,
+    /// < 0 never scans.
+    pub fn with_file_system_poll_wait_seconds(mut self, seconds: i64) -> Self {
+        self.file_system_poll_wait =
+            (seconds > 0).then(|| Duration::from_secs(seconds.unsigned_abs()));
+        self.file_system_poll_disabled = seconds < 0;
+        self
+    }
+}
+
+pub(crate) struct Inner {
     loader: Arc<dyn Loader>,
     options: ManagerOptions,
+    /// The writers' copy; always equal to `published` outside `edit`.
     table: Mutex<Table>,
     published: ArcSwap<Table>,
-    sync: tokio::sync::Mutex<()>,
+    /// Bumped on every publish, so waiters need not poll.
+    changed: watch::Sender<u64>,
+    model_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    reload_lock: tokio::sync::Mutex<()>,
+    /// The last config applied in full (labels included).
+    applied: Mutex<Option<ModelServerConfig>>,
 }
 
 /// The model manager: a cheap `Clone` handle.
@@ -104,9 +99,16 @@ pub struct Manager {
     inner: Arc<Inner>,
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Manager {
-    /// Loads `config`'s models and returns once every model has its aspired versions settled and
-    /// at least one AVAILABLE (TF Serving opens no port before that). Starts polling.
+    /// Starts polling, loads `config`'s models and returns once each model's highest aspired
+    /// version is AVAILABLE (TF Serving opens no port before that). Fails with TF Serving's
+    /// `N model(s) did not become available` when one failed after its retries, with
+    /// FAILED_PRECONDITION when a label names an unavailable version, and with
+    /// DEADLINE_EXCEEDED after `initial_load_timeout`.
     pub async fn start(
         config: ModelServerConfig,
         loader: Arc<dyn Loader>,
@@ -118,441 +120,300 @@ impl Manager {
                 options,
                 table: Mutex::new(Table::default()),
                 published: ArcSwap::from_pointee(Table::default()),
-                sync: tokio::sync::Mutex::new(()),
+                changed: watch::channel(0).0,
+                model_locks: Mutex::default(),
+                reload_lock: tokio::sync::Mutex::new(()),
+                applied: Mutex::new(None),
             }),
         };
-        manager.reload_config(config).await?;
-        if let Some(interval) = manager.inner.options.file_system_poll_wait {
-            let weak = Arc::downgrade(&manager.inner);
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(interval).await;
-                    let Some(inner) = weak.upgrade() else { return };
-                    Manager { inner }.poll_once().await;
-                }
-            });
+        let options = &manager.inner.options;
+        if let (Some(interval), false) = (
+            options.file_system_poll_wait,
+            options.file_system_poll_disabled,
+        ) {
+            poller::spawn_file_system_poller(manager.downgrade(), interval);
         }
+        manager.reload_config(config).await?;
         Ok(manager)
     }
 
-    /// Resolves a request's model and version.
+    /// Resolves a request's model and version from the current snapshot, without locking.
+    /// Errors: NOT_FOUND `Servable not found for request: Latest(<name>)` or
+    /// `... Specific(<name>, <v>)`; INVALID_ARGUMENT `Unrecognized servable version label: <l>`.
     pub fn lookup(&self, name: &str, choice: &VersionChoice) -> Result<ServableHandle, Status> {
-        let table = self.inner.published.load();
-        let entry = table.models.get(name).filter(|e| e.config.is_some());
-        let not_found =
-            |what: String| Status::not_found(format!("Servable not found for request: {what}"));
-        let specific = |version: i64| -> Result<ServableHandle, Status> {
-            entry
-                .and_then(|e| e.versions.get(&version))
-                .filter(|v| v.state == ModelState::Available)
-                .and_then(|v| v.model.clone())
-                .map(|model| ServableHandle {
-                    name: name.to_string(),
-                    version,
-                    model,
-                })
-                .ok_or_else(|| not_found(format!("Specific({name}, {version})")))
-        };
-        match choice {
-            VersionChoice::Latest => entry
-                .and_then(ModelEntry::latest_available)
-                .map(|(version, model)| ServableHandle {
-                    name: name.to_string(),
-                    version,
-                    model: model.clone(),
-                })
-                .ok_or_else(|| not_found(format!("Latest({name})"))),
-            VersionChoice::Specific(v) => specific(*v),
-            VersionChoice::Label(label) => {
-                let version = entry
-                    .and_then(|e| e.config.as_ref())
-                    .and_then(|c| c.labels.get(label))
-                    .ok_or_else(|| {
-                        Status::invalid_argument(format!(
-                            "Unrecognized servable version label: {label}"
-                        ))
-                    })?;
-                specific(*version)
-            }
-        }
+        self.inner.published.load().lookup(name, choice)
     }
 
-    /// Version states of a model, highest version first; one version when asked.
+    /// Version states of a model, highest version first, ended versions included.
     pub fn status(&self, name: &str, version: Option<i64>) -> Result<Vec<VersionStatus>, Status> {
-        let table = self.inner.published.load();
-        let versions = table
-            .models
-            .get(name)
-            .map(|e| &e.versions)
-            .filter(|v| !v.is_empty());
-        let Some(versions) = versions else {
-            return Err(Status::not_found(format!(
-                "Could not find any versions of model {name}"
-            )));
-        };
-        let to_status = |(n, v): (&i64, &Version)| VersionStatus {
-            version: *n,
-            state: v.state,
-            status: v.status.clone(),
-        };
-        match version {
-            Some(wanted) => versions
-                .get_key_value(&wanted)
-                .map(|kv| vec![to_status(kv)])
-                .ok_or_else(|| {
-                    Status::not_found(format!("Could not find version {wanted} of model {name}"))
-                }),
-            None => Ok(versions.iter().rev().map(to_status).collect()),
-        }
+        self.inner.published.load().status(name, version)
     }
 
     /// Names of the configured models.
     pub fn model_names(&self) -> Vec<String> {
-        let table = self.inner.published.load();
-        table
-            .models
-            .iter()
-            .filter(|(_, e)| e.config.is_some())
-            .map(|(n, _)| n.clone())
-            .collect()
+        self.inner.published.load().model_names()
     }
 
     /// Whether every configured model has an AVAILABLE version.
     pub fn all_ready(&self) -> bool {
-        let table = self.inner.published.load();
-        table
-            .models
-            .values()
-            .filter(|e| e.config.is_some())
-            .all(|e| e.latest_available().is_some())
+        self.inner.published.load().all_ready()
     }
 
-    /// Replaces the served model list: absent models are unloaded, new ones loaded (waiting
-    /// until they are available), and labels checked.
+    /// Replaces the served model list (reference §3.6): new models are added, absent ones
+    /// unloaded, every model rescanned; then waits until the new models are available and
+    /// installs the labels. A label error leaves the new model list in place and the old labels.
+    /// The work runs in its own task, so it completes even if the caller stops waiting.
     pub async fn reload_config(&self, config: ModelServerConfig) -> Result<(), Status> {
         config.validate()?;
-        let _guard = self.inner.sync.lock().await;
-        let wanted: BTreeMap<String, ModelConfig> = config
-            .models
-            .into_iter()
-            .map(|m| (m.name.clone(), m))
-            .collect();
-        let removed: Vec<String> = self.edit(|t| {
-            t.models
-                .iter()
-                .filter(|(n, e)| e.config.is_some() && !wanted.contains_key(*n))
-                .map(|(n, _)| n.clone())
-                .collect()
-        });
-        for name in removed {
-            tracing::info!(model = %name, "model removed from the config: unloading");
-            self.edit(|t| t.models.get_mut(&name).map(|e| e.config = None));
-            self.unload_versions(&name, |_| true);
-        }
-        let mut new_models = Vec::new();
-        for (name, model) in &wanted {
-            let is_new = self.edit(|t| {
-                let entry = t.models.entry(name.clone()).or_default();
-                let is_new = entry.config.is_none();
-                entry.config = Some(model.clone());
-                is_new
-            });
-            if is_new {
-                new_models.push(name.clone());
-            }
-        }
-        for name in wanted.keys() {
-            self.sync_model(name).await;
-        }
-        self.wait_available(&new_models).await?;
-        self.check_labels(&wanted)
+        let manager = self.clone();
+        tokio::spawn(async move { manager.apply(config).await })
+            .await
+            .unwrap_or_else(|e| Err(Status::internal(format!("config reload failed: {e}"))))
     }
 
-    /// Re-reads `path` every `interval` and applies it when it changed; errors are logged and
-    /// polling goes on.
+    /// Re-reads the config file at `path` every `interval` and applies it when it differs from
+    /// the config last applied; errors are logged and polling goes on.
     pub fn poll_config_file(&self, path: PathBuf, interval: Duration) {
-        let weak = Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            let mut last = std::fs::read_to_string(&path).ok();
-            loop {
-                tokio::time::sleep(interval).await;
-                let Some(inner) = weak.upgrade() else { return };
-                let manager = Manager { inner };
-                let text = match std::fs::read_to_string(&path) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        tracing::error!("cannot read model config {}: {e}", path.display());
-                        continue;
-                    }
-                };
-                if last.as_deref() == Some(text.as_str()) {
-                    continue;
-                }
-                last = Some(text.clone());
-                match ModelServerConfig::parse(&text) {
-                    Ok(config) => match manager.reload_config(config).await {
-                        Ok(()) => tracing::info!("reloaded model config {}", path.display()),
-                        Err(e) => tracing::error!("model config reload failed: {}", e.message()),
-                    },
-                    Err(e) => tracing::error!("{}", e.message()),
+        poller::spawn_config_file_poller(self.downgrade(), path, interval);
+    }
+
+    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn upgrade(weak: &Weak<Inner>) -> Option<Manager> {
+        weak.upgrade().map(|inner| Manager { inner })
+    }
+
+    pub(crate) fn applied_config(&self) -> Option<ModelServerConfig> {
+        lock(&self.inner.applied).clone()
+    }
+
+    async fn apply(&self, config: ModelServerConfig) -> Result<(), Status> {
+        let _reload = self.inner.reload_lock.lock().await;
+        let current = self.inner.published.load_full();
+        for m in &config.models {
+            if let Some(old) = current.models.get(&m.name).and_then(|e| e.config.as_ref())
+                && old.platform != m.platform
+            {
+                return Err(Status::invalid_argument(format!(
+                    "Illegal to change a model's platform. For model {} platform was {} and new platform requested is {}",
+                    m.name, old.platform, m.platform
+                )));
+            }
+        }
+        let (added, touched) = self.edit(|t| {
+            let mut touched = Vec::new();
+            for (name, entry) in &mut t.models {
+                if entry.config.is_some() && !config.models.iter().any(|m| &m.name == name) {
+                    tracing::info!(model = %name, "model removed from the config: unloading");
+                    Arc::make_mut(entry).config = None;
+                    touched.push(name.clone());
                 }
             }
+            let mut added = Vec::new();
+            for m in &config.models {
+                let entry = t.entry_mut(&m.name);
+                if entry.config.is_none() {
+                    tracing::info!(model = %m.name, "adding model");
+                    added.push(m.name.clone());
+                }
+                entry.config = Some(m.clone());
+                touched.push(m.name.clone());
+            }
+            (added, touched)
         });
-    }
-
-    async fn poll_once(&self) {
-        let _guard = self.inner.sync.lock().await;
-        for name in self.model_names() {
-            self.sync_model(&name).await;
+        let syncs: Vec<_> = touched
+            .into_iter()
+            .map(|name| {
+                let manager = self.clone();
+                tokio::spawn(async move { manager.sync_model(&name).await })
+            })
+            .collect();
+        for sync in syncs {
+            if let Err(e) = sync.await {
+                tracing::error!("model sync task failed: {e}");
+            }
         }
+        self.wait_available(&added).await?;
+        let allow = self
+            .inner
+            .options
+            .allow_version_labels_for_unavailable_models;
+        let labels = self.inner.published.load().check_labels(&config, allow)?;
+        self.edit(|t| t.labels = Arc::new(labels));
+        *lock(&self.inner.applied) = Some(config);
+        Ok(())
     }
 
+    /// Changes the table and publishes the result.
     fn edit<R>(&self, change: impl FnOnce(&mut Table) -> R) -> R {
-        let mut table = self.inner.table.lock().expect("table lock");
+        let mut table = lock(&self.inner.table);
         let result = change(&mut table);
         self.inner.published.store(Arc::new(table.clone()));
+        self.inner.changed.send_modify(|n| *n = n.wrapping_add(1));
         result
     }
 
-    fn set_state(
-        &self,
-        name: &str,
-        version: i64,
-        state: ModelState,
-        status: Result<(), Status>,
-        model: Option<Arc<dyn Model>>,
-        path: &Path,
-    ) {
-        self.edit(|t| {
-            let entry = t.models.entry(name.to_string()).or_default();
-            entry.versions.insert(
-                version,
-                Version {
-                    state,
-                    status,
-                    model,
-                    path: path.to_path_buf(),
-                },
-            );
-        });
+    fn edit_entry<R>(&self, name: &str, change: impl FnOnce(&mut ModelEntry) -> R) -> R {
+        self.edit(|t| change(t.entry_mut(name)))
     }
 
-    /// Brings one model's versions in line with its policy and the filesystem.
+    pub(crate) fn model_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.inner.model_locks)
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
     async fn sync_model(&self, name: &str) {
-        let Some(config) = self.edit(|t| t.models.get(name).and_then(|e| e.config.clone())) else {
-            return;
+        let model_lock = self.model_lock(name);
+        let _guard = model_lock.lock().await;
+        self.sync_locked(name).await;
+    }
+
+    /// Brings one model in line with its config and the file system; the caller holds the
+    /// model's lock.
+    pub(crate) async fn sync_locked(&self, name: &str) {
+        let config = self
+            .inner
+            .published
+            .load()
+            .models
+            .get(name)
+            .and_then(|e| e.config.clone());
+        let aspired = match &config {
+            None => Some(BTreeMap::new()),
+            Some(_) if self.inner.options.file_system_poll_disabled => None,
+            Some(c) => {
+                let (model, base, policy) =
+                    (name.to_string(), c.base_path.clone(), c.policy.clone());
+                tokio::task::spawn_blocking(move || discovery::scan(&model, &base, &policy))
+                    .await
+                    .unwrap_or(None)
+            }
         };
-        let present = match discovery::list_versions(name, &config.base_path) {
-            Ok(p) => p,
-            Err(e) => {
+        if let Some(aspired) = aspired {
+            self.edit_entry(name, |e| e.set_aspired(&aspired));
+        }
+        let platform = config.map(|c| c.platform).unwrap_or_default();
+        loop {
+            let next = self
+                .inner
+                .published
+                .load()
+                .models
+                .get(name)
+                .and_then(|e| e.next_action());
+            let progressed = match next {
+                None => return,
+                Some(Action::Load { version, path }) => {
+                    self.load(name, version, path, &platform).await
+                }
+                Some(Action::Unload { version }) => self.unload(name, version).await,
+            };
+            if !progressed {
                 tracing::error!(
-                    "FileSystemStoragePathSource encountered a filesystem access error: Could not find base path {} for servable {name} with error {e}",
-                    config.base_path.display()
+                    model = name,
+                    "version transition refused; stopping this sync"
                 );
                 return;
             }
-        };
-        if present.is_empty() {
-            tracing::warn!(
-                "No versions of servable {name} found under base path {}. Did you forget to name your leaf directory as a number (eg. '/1/')?",
-                config.base_path.display()
-            );
-        }
-        let aspired = discovery::aspired(name, &config.policy, &present);
-        // Highest new version first, so the freshest model serves soonest.
-        for (version, path) in aspired.iter().rev() {
-            let needs_load =
-                self.edit(
-                    |t| match t.models.get(name).and_then(|e| e.versions.get(version)) {
-                        None => true,
-                        // Unloaded earlier and aspired again (the directory came back).
-                        Some(v) => v.state == ModelState::End && v.status.is_ok(),
-                    },
-                );
-            if needs_load {
-                self.load_version(name, &config.platform, *version, path)
-                    .await;
-            }
-        }
-        // Unload what is no longer aspired, but only once an aspired version serves (or none is
-        // aspired at all): availability is preserved across version swaps.
-        let aspired_serving = aspired.is_empty()
-            || self.edit(|t| {
-                t.models
-                    .get(name)
-                    .is_some_and(|e| aspired.keys().any(|v| e.is_available(*v)))
-            });
-        if aspired_serving {
-            self.unload_versions(name, |v| !aspired.contains_key(&v));
         }
     }
 
-    async fn load_version(&self, name: &str, platform: &str, version: i64, path: &Path) {
-        tracing::info!(model = name, version, "loading {}", path.display());
-        self.set_state(name, version, ModelState::Loading, Ok(()), None, path);
-        let attempts = self.inner.options.max_num_load_retries + 1;
-        for attempt in 1..=attempts {
-            let (loader, n, p, plat) = (
+    async fn load(&self, name: &str, version: i64, path: PathBuf, platform: &str) -> bool {
+        if !self.edit_entry(name, |e| e.start_loading(version)) {
+            return false;
+        }
+        tracing::info!("Loading servable version {{name: {name} version: {version}}}");
+        let mut retries_left = self.inner.options.max_num_load_retries;
+        let result = loop {
+            let (loader, model, dir, plat) = (
                 self.inner.loader.clone(),
                 name.to_string(),
-                path.to_path_buf(),
+                path.clone(),
                 platform.to_string(),
             );
-            let result = tokio::task::spawn_blocking(move || loader.load(&n, version, &p, &plat))
-                .await
-                .unwrap_or_else(|e| Err(Status::internal(format!("model load panicked: {e}"))));
-            match result {
-                Ok(model) => {
-                    self.set_state(
-                        name,
-                        version,
-                        ModelState::Available,
-                        Ok(()),
-                        Some(model),
-                        path,
-                    );
-                    tracing::info!(model = name, version, "version is AVAILABLE");
-                    return;
-                }
-                Err(e) if attempt < attempts => {
-                    tracing::warn!(
-                        model = name,
-                        version,
-                        attempt,
-                        "load failed, retrying: {}",
-                        e.message()
-                    );
-                    tokio::time::sleep(self.inner.options.load_retry_interval).await;
-                }
-                Err(e) => {
-                    tracing::error!(model = name, version, "load failed: {}", e.message());
-                    self.set_state(name, version, ModelState::End, Err(e), None, path);
-                }
-            }
-        }
-    }
-
-    fn unload_versions(&self, name: &str, unload: impl Fn(i64) -> bool) {
-        let targets: Vec<(i64, PathBuf)> = self.edit(|t| {
-            t.models
-                .get(name)
-                .map(|e| {
-                    e.versions
-                        .iter()
-                        .filter(|(n, v)| v.state == ModelState::Available && unload(**n))
-                        .map(|(n, v)| (*n, v.path.clone()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        });
-        for (version, path) in targets {
-            tracing::info!(model = name, version, "unloading");
-            self.edit(|t| {
-                if let Some(v) = t
-                    .models
-                    .get_mut(name)
-                    .and_then(|e| e.versions.get_mut(&version))
-                {
-                    v.state = ModelState::Unloading;
-                }
-            });
-            // Requests still holding the model keep it alive; dropping our reference is the unload.
-            self.set_state(name, version, ModelState::End, Ok(()), None, &path);
-        }
-    }
-
-    async fn wait_available(&self, models: &[String]) -> Result<(), Status> {
-        let started = Instant::now();
-        loop {
-            let mut pending = Vec::new();
-            let mut failed = Vec::new();
-            self.edit(|t| {
-                for name in models {
-                    let Some(entry) = t.models.get(name) else {
-                        continue;
-                    };
-                    if entry.latest_available().is_some() {
-                        continue;
-                    }
-                    let errors: Vec<String> = entry
-                        .versions
-                        .iter()
-                        .filter_map(|(v, ver)| {
-                            ver.status
-                                .as_ref()
-                                .err()
-                                .map(|e| format!("{{name: {name} version: {v}}} due to error: {e}"))
-                        })
-                        .collect();
-                    let loading = entry
-                        .versions
-                        .values()
-                        .any(|v| v.state == ModelState::Loading);
-                    if !errors.is_empty() && !loading {
-                        failed.extend(errors);
-                    } else {
-                        pending.push(name.clone());
-                    }
-                }
-            });
-            if !failed.is_empty() {
-                return Err(Status::unknown(format!(
-                    "{} model(s) did not become available: {{{}, }}",
-                    failed.len(),
-                    failed.join(", ")
-                )));
-            }
-            if pending.is_empty() {
-                return Ok(());
-            }
-            if self
+            let outcome =
+                tokio::task::spawn_blocking(move || loader.load(&model, version, &dir, &plat))
+                    .await
+                    .unwrap_or_else(|e| Err(Status::internal(format!("model load panicked: {e}"))));
+            let error = match outcome {
+                Ok(model) => break Ok(model),
+                Err(e) => e,
+            };
+            let still_wanted = self
                 .inner
-                .options
-                .initial_load_timeout
-                .is_some_and(|limit| started.elapsed() >= limit)
-            {
-                return Err(Status::unavailable(format!(
-                    "{} model(s) did not become available in time: {}",
-                    pending.len(),
-                    pending.join(", ")
-                )));
+                .published
+                .load()
+                .models
+                .get(name)
+                .is_some_and(|e| e.config.is_some());
+            if retries_left == 0 || !still_wanted {
+                break Err(error);
             }
-            // Versions may appear later (TF Serving waits for them): rescan while waiting.
-            tokio::time::sleep(
-                self.inner
-                    .options
-                    .file_system_poll_wait
-                    .unwrap_or(Duration::from_secs(1)),
-            )
-            .await;
-            for name in &pending {
-                self.sync_model(name).await;
+            retries_left -= 1;
+            tracing::warn!(
+                "Loading servable {{name: {name} version: {version}}} failed: {error}; retrying ({retries_left} retries left)"
+            );
+            tokio::time::sleep(self.inner.options.load_retry_interval).await;
+        };
+        match &result {
+            Ok(_) => tracing::info!(
+                "Successfully loaded servable version {{name: {name} version: {version}}}"
+            ),
+            Err(e) => {
+                tracing::error!("Loading servable: {{name: {name} version: {version}}} failed: {e}")
             }
         }
+        self.edit_entry(name, |e| e.finish_loading(version, result))
     }
 
-    fn check_labels(&self, models: &BTreeMap<String, ModelConfig>) -> Result<(), Status> {
-        if self
+    async fn unload(&self, name: &str, version: i64) -> bool {
+        let Some(model) = self.edit_entry(name, |e| e.start_unloading(version)) else {
+            return false;
+        };
+        tracing::info!("Unloading servable version {{name: {name} version: {version}}}");
+        // Requests holding the model keep it alive; if none does, its memory is freed here, on a
+        // blocking thread rather than the executor.
+        let _ = tokio::task::spawn_blocking(move || drop(model)).await;
+        let done = self.edit_entry(name, |e| e.finish_unloading(version));
+        tracing::info!("Done unloading servable version {{name: {name} version: {version}}}");
+        done
+    }
+
+    /// Waits until each of `names` serves its highest aspired version, or one failed, or the
+    /// configured bound passes.
+    async fn wait_available(&self, names: &[String]) -> Result<(), Status> {
+        let deadline = self
             .inner
             .options
-            .allow_version_labels_for_unavailable_models
-        {
-            return Ok(());
-        }
-        let table = self.inner.published.load();
-        for (name, config) in models {
-            for version in config.labels.values() {
-                if !table
-                    .models
-                    .get(name)
-                    .is_some_and(|e| e.is_available(*version))
-                {
-                    return Err(Status::failed_precondition(format!(
-                        "Request to assign label to version {version} of model {name}, which is not currently available for inference"
+            .initial_load_timeout
+            .map(|t| tokio::time::Instant::now() + t);
+        let mut changes = self.inner.changed.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if let Some(outcome) = self.inner.published.load().availability(names) {
+                return outcome;
+            }
+            let changed = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, changes.changed()).await,
+                None => Ok(changes.changed().await),
+            };
+            match changed {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(Status::internal("model manager shut down")),
+                Err(_) => {
+                    let pending = self.inner.published.load().pending(names);
+                    return Err(Status::deadline_exceeded(format!(
+                        "{} model(s) did not become available within {:?}: {}",
+                        pending.len(),
+                        self.inner.options.initial_load_timeout.unwrap_or_default(),
+                        pending.join(", ")
                     )));
                 }
             }
         }
-        Ok(())
     }
 }

@@ -1,297 +1,206 @@
-//! A reader for protobuf's text format, generic over messages: it builds a tree of fields that
-//! typed readers ([`crate::config`], batching parameters) map onto their structs.
+//! A reader for protobuf's text format that knows no schema: it builds a tree of [`Field`]s, and
+//! typed readers ([`crate::config`], later the batching parameters) walk that tree with the
+//! accessors here, which produce protobuf's own error sentences at protobuf's positions.
 //!
-//! Accepts what `TextFormat::Parse` accepts in practice: `name: value`, `name { ... }`,
-//! `name: { ... }`, `name < ... >`, `[a, b]` lists, strings in single or double quotes with
-//! C escapes (adjacent strings concatenate), `#` comments, and `,`/`;` separators.
+//! Accepted syntax: `name: value`, `name { ... }`, `name: { ... }`, `name < ... >`, `name: [a, b]`
+//! lists (scalars or messages), strings in single or double quotes with C escapes (adjacent
+//! literals concatenate), `#` comments, and an optional `,` or `;` after each field. Positions are
+//! 1-based; columns count a tab as reaching the next multiple of 8, as protobuf's tokenizer does.
 
-/// A scalar as written, with whether it was quoted.
+mod access;
+mod lexer;
+
+pub use access::{Seen, unknown_field};
+use lexer::{Lexer, Tok};
+
+/// A 1-based source position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// Line.
+    pub line: usize,
+    /// Column.
+    pub column: usize,
+}
+
+/// A scalar as written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar {
-    /// A quoted string (escapes decoded).
+    /// A quoted string, escapes decoded.
     Str(String),
-    /// An unquoted token: number, identifier (enum value) or `true`/`false`.
+    /// An unquoted token: a number, an enum name or `true`/`false`.
     Token(String),
 }
 
 /// A field's value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
-    /// A scalar value.
+    /// A scalar.
     Scalar(Scalar),
     /// A nested message.
     Message(Vec<Field>),
 }
 
-/// One field occurrence, with its 1-based source position for error messages.
+/// One occurrence of a field. A repeated field, or a `[..]` list, gives one `Field` per element.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     /// Field name.
     pub name: String,
     /// Value.
     pub value: Node,
-    /// Line (1-based).
-    pub line: usize,
-    /// Column (1-based).
-    pub column: usize,
+    /// Where the name starts.
+    pub pos: Pos,
+    /// The token after the name: where protobuf reports an unknown or repeated field.
+    pub after_name: Pos,
+    /// Where the value starts (the scalar, or the opening brace).
+    pub value_pos: Pos,
 }
 
-/// A syntax error at a position.
+/// A syntax or schema error at a position; displays as protobuf does: `line:column: message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{line}:{column}: {message}")]
+#[error("{}:{}: {message}", pos.line, pos.column)]
 pub struct SyntaxError {
-    /// Line (1-based).
-    pub line: usize,
-    /// Column (1-based).
-    pub column: usize,
+    /// Where.
+    pub pos: Pos,
     /// What is wrong.
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Str(String),
-    Punct(char),
-    Eof,
-}
-
-struct Lexer<'a> {
-    src: &'a [u8],
-    pos: usize,
-    line: usize,
-    col: usize,
-}
-
-impl Lexer<'_> {
-    fn err(&self, message: impl Into<String>) -> SyntaxError {
+impl SyntaxError {
+    /// An error at `pos`.
+    pub fn new(pos: Pos, message: impl Into<String>) -> SyntaxError {
         SyntaxError {
-            line: self.line,
-            column: self.col,
+            pos,
             message: message.into(),
         }
-    }
-
-    fn bump(&mut self) -> Option<u8> {
-        let c = *self.src.get(self.pos)?;
-        self.pos += 1;
-        if c == b'\n' {
-            self.line += 1;
-            self.col = 1;
-        } else {
-            self.col += 1;
-        }
-        Some(c)
-    }
-
-    fn skip_space(&mut self) {
-        while let Some(&c) = self.src.get(self.pos) {
-            if c == b'#' {
-                while self.src.get(self.pos).is_some_and(|&c| c != b'\n') {
-                    self.bump();
-                }
-            } else if c.is_ascii_whitespace() {
-                self.bump();
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// The next token and where it starts.
-    fn next(&mut self) -> Result<(Tok, usize, usize), SyntaxError> {
-        self.skip_space();
-        let (line, col) = (self.line, self.col);
-        let Some(&c) = self.src.get(self.pos) else {
-            return Ok((Tok::Eof, line, col));
-        };
-        if c == b'"' || c == b'\'' {
-            let mut s = Vec::new();
-            // Adjacent string literals concatenate, as in C and protobuf.
-            while self
-                .src
-                .get(self.pos)
-                .is_some_and(|&q| q == b'"' || q == b'\'')
-            {
-                let quote = self.bump().expect("peeked");
-                loop {
-                    match self.bump() {
-                        None | Some(b'\n') => {
-                            return Err(self.err("String literals cannot cross line boundaries."));
-                        }
-                        Some(q) if q == quote => break,
-                        Some(b'\\') => s.push(self.escape()?),
-                        Some(other) => s.push(other),
-                    }
-                }
-                self.skip_space();
-            }
-            let s = String::from_utf8(s).map_err(|_| self.err("String is not valid UTF-8."))?;
-            return Ok((Tok::Str(s), line, col));
-        }
-        if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' || c == b'+' {
-            let start = self.pos;
-            while self
-                .src
-                .get(self.pos)
-                .is_some_and(|&c| c.is_ascii_alphanumeric() || b"_-.+".contains(&c))
-            {
-                self.bump();
-            }
-            let ident = String::from_utf8_lossy(&self.src[start..self.pos]).into_owned();
-            return Ok((Tok::Ident(ident), line, col));
-        }
-        self.bump();
-        Ok((Tok::Punct(c as char), line, col))
-    }
-
-    fn escape(&mut self) -> Result<u8, SyntaxError> {
-        Ok(
-            match self
-                .bump()
-                .ok_or_else(|| self.err("Invalid escape sequence in string literal."))?
-            {
-                b'n' => b'\n',
-                b't' => b'\t',
-                b'r' => b'\r',
-                b'\\' => b'\\',
-                b'\'' => b'\'',
-                b'"' => b'"',
-                b'0'..=b'7' => {
-                    // Octal escapes are rare in configs; accept a single digit.
-                    self.src[self.pos - 1] - b'0'
-                }
-                _ => return Err(self.err("Invalid escape sequence in string literal.")),
-            },
-        )
     }
 }
 
 struct Parser<'a> {
     lex: Lexer<'a>,
-    peeked: Option<(Tok, usize, usize)>,
+    peeked: Option<(Tok, Pos)>,
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && bytes.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 impl Parser<'_> {
-    fn peek(&mut self) -> Result<&(Tok, usize, usize), SyntaxError> {
+    fn peek(&mut self) -> Result<&(Tok, Pos), SyntaxError> {
         if self.peeked.is_none() {
             self.peeked = Some(self.lex.next()?);
         }
         Ok(self.peeked.as_ref().expect("just filled"))
     }
 
-    fn take(&mut self) -> Result<(Tok, usize, usize), SyntaxError> {
+    fn take(&mut self) -> Result<(Tok, Pos), SyntaxError> {
         self.peek()?;
         Ok(self.peeked.take().expect("just peeked"))
     }
 
-    fn error_at(line: usize, column: usize, message: impl Into<String>) -> SyntaxError {
-        SyntaxError {
-            line,
-            column,
-            message: message.into(),
-        }
-    }
-
+    /// Fields up to `end` (a closing delimiter), or to the end of input at top level.
     fn message(&mut self, end: Option<char>) -> Result<Vec<Field>, SyntaxError> {
         let mut fields = Vec::new();
         loop {
-            let (tok, line, column) = self.take()?;
+            let (tok, pos) = self.take()?;
             match tok {
                 Tok::Eof if end.is_none() => return Ok(fields),
-                Tok::Eof => {
-                    return Err(Self::error_at(
-                        line,
-                        column,
-                        format!("Expected \"{}\".", end.unwrap_or('}')),
-                    ));
-                }
                 Tok::Punct(c) if Some(c) == end => return Ok(fields),
-                Tok::Ident(name) => {
-                    self.field_value(&name, line, column, &mut fields)?;
-                    if let (Tok::Punct(',' | ';'), _, _) = self.peek()? {
+                Tok::Word(name) if is_identifier(&name) => {
+                    self.field(name, pos, &mut fields)?;
+                    if let (Tok::Punct(',' | ';'), _) = self.peek()? {
                         self.take()?;
                     }
                 }
+                Tok::Eof => {
+                    let close = end.unwrap_or('}');
+                    return Err(SyntaxError::new(
+                        pos,
+                        format!("Expected \"{close}\", got end of input."),
+                    ));
+                }
                 other => {
-                    return Err(Self::error_at(
-                        line,
-                        column,
-                        format!("Expected identifier, got: {}", describe(&other)),
+                    return Err(SyntaxError::new(
+                        pos,
+                        format!("Expected identifier, got: {other}"),
                     ));
                 }
             }
         }
     }
 
-    fn field_value(
-        &mut self,
-        name: &str,
-        line: usize,
-        column: usize,
-        out: &mut Vec<Field>,
-    ) -> Result<(), SyntaxError> {
-        let mut colon = false;
-        if let (Tok::Punct(':'), _, _) = self.peek()? {
+    fn field(&mut self, name: String, pos: Pos, out: &mut Vec<Field>) -> Result<(), SyntaxError> {
+        let after_name = self.peek()?.1;
+        let colon = matches!(self.peek()?.0, Tok::Punct(':'));
+        if colon {
             self.take()?;
-            colon = true;
         }
-        let (tok, l, c) = self.take()?;
-        let push = |out: &mut Vec<Field>, value| {
+        let (tok, value_pos) = self.take()?;
+        let mut push = |value, value_pos| {
             out.push(Field {
-                name: name.to_string(),
+                name: name.clone(),
                 value,
-                line,
-                column,
+                pos,
+                after_name,
+                value_pos,
             })
         };
         match tok {
-            Tok::Punct('{') => push(out, Node::Message(self.message(Some('}'))?)),
-            Tok::Punct('<') => push(out, Node::Message(self.message(Some('>'))?)),
-            Tok::Punct('[') if colon => loop {
-                let (tok, l, c) = self.take()?;
-                match tok {
-                    Tok::Punct(']') => break,
-                    Tok::Punct(',') => continue,
-                    Tok::Str(s) => push(out, Node::Scalar(Scalar::Str(s))),
-                    Tok::Ident(s) => push(out, Node::Scalar(Scalar::Token(s))),
-                    Tok::Punct('{') => push(out, Node::Message(self.message(Some('}'))?)),
-                    other => {
-                        return Err(Self::error_at(
-                            l,
-                            c,
-                            format!("Expected value, got: {}", describe(&other)),
-                        ));
+            Tok::Punct(open @ ('{' | '<')) => {
+                let close = if open == '{' { '}' } else { '>' };
+                push(Node::Message(self.message(Some(close))?), value_pos);
+            }
+            Tok::Punct('[') if colon => {
+                if let (Tok::Punct(']'), _) = self.peek()? {
+                    self.take()?;
+                    return Ok(());
+                }
+                loop {
+                    let (tok, at) = self.take()?;
+                    let value = match tok {
+                        Tok::Str(s) => Node::Scalar(Scalar::Str(s)),
+                        Tok::Word(s) => Node::Scalar(Scalar::Token(s)),
+                        Tok::Punct('{') => Node::Message(self.message(Some('}'))?),
+                        Tok::Punct('<') => Node::Message(self.message(Some('>'))?),
+                        other => {
+                            return Err(SyntaxError::new(
+                                at,
+                                format!("Expected value, got: {other}"),
+                            ));
+                        }
+                    };
+                    push(value, at);
+                    match self.take()? {
+                        (Tok::Punct(','), _) => {}
+                        (Tok::Punct(']'), _) => return Ok(()),
+                        (other, at) => {
+                            return Err(SyntaxError::new(
+                                at,
+                                format!("Expected \"]\", found \"{other}\"."),
+                            ));
+                        }
                     }
                 }
-            },
-            Tok::Str(s) if colon => push(out, Node::Scalar(Scalar::Str(s))),
-            Tok::Ident(s) if colon => push(out, Node::Scalar(Scalar::Token(s))),
+            }
+            Tok::Str(s) if colon => push(Node::Scalar(Scalar::Str(s)), value_pos),
+            Tok::Word(s) if colon => push(Node::Scalar(Scalar::Token(s)), value_pos),
             other if colon => {
-                return Err(Self::error_at(
-                    l,
-                    c,
-                    format!("Expected value, got: {}", describe(&other)),
+                return Err(SyntaxError::new(
+                    value_pos,
+                    format!("Expected value, got: {other}"),
                 ));
             }
             other => {
-                return Err(Self::error_at(
-                    l,
-                    c,
-                    format!("Expected \":\", found \"{}\".", describe(&other)),
+                return Err(SyntaxError::new(
+                    value_pos,
+                    format!("Expected \":\", found \"{other}\"."),
                 ));
             }
         }
         Ok(())
-    }
-}
-
-fn describe(tok: &Tok) -> String {
-    match tok {
-        Tok::Ident(s) => s.clone(),
-        Tok::Str(s) => format!("\"{s}\""),
-        Tok::Punct(c) => c.to_string(),
-        Tok::Eof => "end of input".into(),
     }
 }
 
@@ -300,9 +209,8 @@ pub fn parse(text: &str) -> Result<Vec<Field>, SyntaxError> {
     let mut parser = Parser {
         lex: Lexer {
             src: text.as_bytes(),
-            pos: 0,
-            line: 1,
-            col: 1,
+            at: 0,
+            pos: Pos { line: 1, column: 1 },
         },
         peeked: None,
     };
@@ -313,26 +221,71 @@ pub fn parse(text: &str) -> Result<Vec<Field>, SyntaxError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn nested_messages_lists_and_strings() {
-        let f =
-            parse("a: 1 b { c: 'x' \"y\" } d: [1, 2] e < f: true >; # comment\n g: ENUM").unwrap();
-        assert_eq!(f.len(), 6);
-        assert_eq!(f[0].value, Node::Scalar(Scalar::Token("1".into())));
-        let Node::Message(b) = &f[1].value else {
-            panic!()
-        };
-        assert_eq!(b[0].value, Node::Scalar(Scalar::Str("xy".into())));
-        assert_eq!(f[2].name, "d");
-        assert_eq!(f[3].name, "d");
-        assert_eq!(f[5].value, Node::Scalar(Scalar::Token("ENUM".into())));
+    fn one(text: &str) -> Field {
+        let mut fields = parse(text).unwrap();
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        fields.remove(0)
     }
 
     #[test]
-    fn errors_carry_positions() {
+    fn nested_messages_lists_and_separators() {
+        let f =
+            parse("a: 1 b { c: 'x' \"y\" } d: [1, 2] e < f: true >; # comment\n g: ENUM, h: []")
+                .unwrap();
+        let names: Vec<_> = f.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "d", "d", "e", "g"]);
+        assert_eq!(f[1].fields().unwrap()[0].string().unwrap(), "xy");
+        assert_eq!((f[2].int().unwrap(), f[3].int().unwrap()), (1, 2));
+        assert!(f[4].fields().unwrap()[0].boolean().unwrap());
+        assert_eq!(f[5].value, Node::Scalar(Scalar::Token("ENUM".into())));
+        let listed = parse("m: [{x: 1}, <x: 2>]").unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(parse("m: { x: 1 }").unwrap()[0].fields().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn string_escapes() {
+        let s = |t: &str| one(t).string().unwrap().to_string();
+        assert_eq!(s(r"s: 'a\n\t\\\'\x41\101\0b'"), "a\n\t\\'AA\0b");
+        assert_eq!(s(r#"s: "\u00e9\U0001F600\?""#), "é😀?");
+        assert_eq!(s("s: 'ünï'"), "ünï");
+        let err = parse(r"s: '\q'").unwrap_err();
+        assert_eq!(err.message, "Invalid escape sequence in string literal.");
+        assert_eq!(
+            parse("s: 'open\n'").unwrap_err().message,
+            "String literals cannot cross line boundaries."
+        );
+        assert_eq!(
+            parse("s: 'open").unwrap_err().message,
+            "Unexpected end of string."
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_protobuf_positions() {
         let e = parse("improperly formatted file").unwrap_err();
-        assert_eq!((e.line, e.column), (1, 12));
-        assert!(parse("a { b: 1").is_err());
-        assert!(parse("a: 'unterminated\n'").is_err());
+        assert_eq!(e.to_string(), "1:12: Expected \":\", found \"formatted\".");
+        let e = parse("a {\n  b: 1\n").unwrap_err();
+        assert_eq!(e.to_string(), "3:1: Expected \"}\", got end of input.");
+        assert_eq!(
+            parse("a { b: 1 >").unwrap_err().pos,
+            Pos {
+                line: 1,
+                column: 10
+            }
+        );
+        assert_eq!(
+            parse("\tx: }").unwrap_err().to_string(),
+            "1:12: Expected value, got: }"
+        );
+        assert_eq!(
+            parse("1x: 2").unwrap_err().message,
+            "Expected identifier, got: 1x"
+        );
+        assert_eq!(
+            parse("a: [1 2]").unwrap_err().message,
+            "Expected \"]\", found \"2\"."
+        );
+        assert!(parse("").unwrap().is_empty());
     }
 }
