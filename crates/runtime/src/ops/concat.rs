@@ -1,5 +1,10 @@
 //! `ConcatV2` with TensorFlow's full axis semantics. tract's builder casts the axis to `usize`,
 //! so Keras' `axis=-1` became a loop over 2^64 dimensions and exhausted memory at load.
+//!
+//! The concatenated size is set as the sum of the inputs' sizes rather than solved from
+//! `out - Σ in = 0`: tract's solver divides by the coefficient -1 as an unsigned number, which
+//! broke concatenation along the symbolic batch axis. Inputs of different types (a `tf.shape`
+//! slice, TDim, next to int32 constants) are cast to their common type.
 
 use tract_hir::internal::*;
 use tract_hir::ops::array::TypedConcat;
@@ -34,8 +39,10 @@ impl Expansion for ConcatV2 {
     ) -> InferenceResult {
         check_output_arity(outputs, 1)?;
         let n = inputs.len() - 1;
-        s.equals_all((0..n).map(|i| (&inputs[i].datum_type).bex()).collect())?;
-        s.equals(&outputs[0].datum_type, &inputs[0].datum_type)?;
+        s.given_all((0..n).map(|i| &inputs[i].datum_type), move |s, dts| {
+            let dt = DatumType::super_type_for(&dts).context("ConcatV2: no common type")?;
+            s.equals(&outputs[0].datum_type, dt)
+        })?;
         s.equals_all((0..n).map(|i| (&inputs[i].rank).bex()).collect())?;
         s.equals(&inputs[n].rank, 0)?;
         s.equals(&outputs[0].rank, &inputs[0].rank)?;
@@ -45,11 +52,9 @@ impl Expansion for ConcatV2 {
                 s.equals_all((0..n).map(|i| (&inputs[i].shape[d]).bex()).collect())?;
                 s.equals(&inputs[0].shape[d], &outputs[0].shape[d])?;
             }
-            let mut concat_dim = -1 * outputs[0].shape[axis].bex();
-            for input in inputs.iter().take(n) {
-                concat_dim = concat_dim + input.shape[axis].bex();
-            }
-            s.equals_zero(concat_dim)
+            s.given_all((0..n).map(|i| &inputs[i].shape[axis]), move |s, sizes| {
+                s.equals(&outputs[0].shape[axis], sizes.iter().sum::<TDim>())
+            })
         })
     }
 
@@ -65,6 +70,12 @@ impl Expansion for ConcatV2 {
         };
         let rank = model.outlet_fact(values[0])?.rank() as i64;
         let axis = normalize(axis.cast_to_scalar::<i64>()?, rank)?;
-        model.wire_node(prefix, TypedConcat::new(axis), values)
+        let dts = values
+            .iter()
+            .map(|&v| Ok(model.outlet_fact(v)?.datum_type))
+            .collect::<TractResult<TVec<_>>>()?;
+        let dt = DatumType::super_type_for(&dts).context("ConcatV2: no common type")?;
+        let values = tract_core::ops::cast::wire_cast(prefix, model, values, dt)?;
+        model.wire_node(prefix, TypedConcat::new(axis), &values)
     }
 }

@@ -1,15 +1,38 @@
 //! The team-owned TensorFlow op registry: tract-tensorflow's builders, with our fixes for the
 //! ones that give wrong answers and our builders for the ops ordinary Keras models use.
 //!
-//! Every op a frozen graph uses must be in [`registry`]; anything else fails the load with a list
-//! of the missing ops (see [`crate::savedmodel_model`]), never a panic at run time.
+//! Every op a frozen graph uses must be registered here; anything else fails the load with a
+//! list of the missing ops (see [`crate::savedmodel_model`]), never a panic at run time.
+//!
+//! One module per family, each op an `Expansion` (inference rules + wiring onto tract-core
+//! ops): `elementwise` (math, activations, Select, ZerosLike/OnesLike), `linalg`
+//! (BatchMatMul, Einsum, BiasAdd), `nn` (Conv2D, Conv2DBackpropInput, FusedBatchNorm, TopKV2),
+//! `reduce`, `shape` (ExpandDims, Squeeze, Pack/Unpack, Fill, BroadcastTo, Range, OneHot,
+//! Cumsum, Size), `slicing` (Slice, StridedSlice, Split/SplitV), `pad`, `resize`,
+//! `space_batch`, `identity`, `konst`, `gather`, `concat`. What is covered and what is not:
+//! `testdata/ops/README.md`, checked by `tests/ops.rs`.
+//!
+//! Shapes flow through graphs as tract `TDim`s (tract-tensorflow's `Shape` yields them), so a
+//! symbolic batch survives `Shape → StridedSlice → Pack → Reshape`; `identity` restores
+//! TensorFlow's declared integer types where values leave a function.
 
 mod concat;
+mod elementwise;
 mod gather;
+mod identity;
+mod konst;
+mod linalg;
+mod nn;
+mod pad;
+mod reduce;
+mod resize;
+mod shape;
+mod slicing;
+mod space_batch;
+mod support;
 
 use tract_hir::internal::*;
 use tract_tensorflow::model::TfOpRegister;
-use tract_tensorflow::tfpb::tensorflow::NodeDef;
 
 /// Builds tract-tensorflow's frontend with our registry.
 pub fn tensorflow() -> tract_tensorflow::Tensorflow {
@@ -24,6 +47,8 @@ pub fn is_supported(registry: &TfOpRegister, op: &str) -> bool {
 }
 
 fn register(reg: &mut TfOpRegister) {
+    // tract's Const reads only f32/f64/i32/i64/string tensors.
+    reg.insert("Const", konst::konst);
     // tract maps Softmax to a 2-D-coerced softmax over axis 1, silently wrong on rank > 2;
     // TensorFlow's Softmax is over the last axis.
     reg.insert("Softmax", |_, _| {
@@ -36,52 +61,42 @@ fn register(reg: &mut TfOpRegister) {
     reg.insert("GatherV2", gather::gather_v2);
     // tract's ConcatV2 reads a negative axis as a huge unsigned one.
     reg.insert("ConcatV2", concat::concat_v2);
-    reg.insert("Identity", |_, _| {
-        Ok(Box::new(tract_hir::ops::identity::Identity))
-    });
-    reg.insert("StopGradient", |_, _| {
-        Ok(Box::new(tract_hir::ops::identity::Identity))
-    });
-    reg.insert("Snapshot", |_, _| {
-        Ok(Box::new(tract_hir::ops::identity::Identity))
-    });
-    reg.insert("PreventGradient", |_, _| {
-        Ok(Box::new(tract_hir::ops::identity::Identity))
-    });
-    unary(reg);
-    activations(reg);
-    reg.insert("SelectV2", |_, _| Ok(expand(tract_hir::ops::logic::Iff)));
+    for op in ["Identity", "StopGradient", "Snapshot", "PreventGradient"] {
+        reg.0.insert(op.to_string(), identity::identity);
+    }
+    reg.insert("IdentityN", identity::identity_n);
+    elementwise::register(reg);
+    linalg::register(reg);
+    nn::register(reg);
+    reduce::register(reg);
+    shape::register(reg);
+    slicing::register(reg);
+    pad::register(reg);
+    resize::register(reg);
+    space_batch::register(reg);
+    // Functional control flow and TensorLists are deliberately absent: tract cannot run them,
+    // and a model using them must fail at load naming them (tests/ops.rs checks this).
+    for op in NOT_SUPPORTED {
+        reg.0.remove(*op);
+    }
 }
 
-fn unary(reg: &mut TfOpRegister) {
-    use tract_core::ops::math;
-    reg.insert("Exp", |_, _| Ok(math::exp().into_hir()));
-    reg.insert("Sqrt", |_, _| Ok(math::sqrt().into_hir()));
-    reg.insert("Square", |_, _| Ok(math::square().into_hir()));
-    reg.insert("Floor", |_, _| Ok(math::floor().into_hir()));
-    // TensorFlow rounds half to even.
-    reg.insert("Round", |_, _| Ok(math::round_half_to_even().into_hir()));
-    reg.insert("Sin", |_, _| Ok(math::sin().into_hir()));
-    reg.insert("Cos", |_, _| Ok(math::cos().into_hir()));
-    reg.insert("Erf", |_, _| Ok(math::erf().into_hir()));
-    reg.insert("Sign", |_, _| Ok(math::sign().into_hir()));
-    reg.insert("Reciprocal", |_, _| Ok(math::recip().into_hir()));
-    reg.insert("Inv", |_, _| Ok(math::recip().into_hir()));
-}
-
-fn activations(reg: &mut TfOpRegister) {
-    use tract_hir::ops::activations as act;
-    reg.insert("Elu", |_, _| Ok(expand(act::Elu(1.0))));
-    reg.insert("Selu", |_, _| Ok(expand(act::Selu(1.673_263_2, 1.050_701))));
-    reg.insert("Softplus", |_, _| Ok(expand(act::Softplus)));
-    reg.insert("Softsign", |_, _| Ok(expand(act::Softsign)));
-    reg.insert("LeakyRelu", leaky_relu);
-}
-
-fn leaky_relu(
-    _: &tract_tensorflow::model::ParsingContext,
-    node: &NodeDef,
-) -> TractResult<Box<dyn InferenceOp>> {
-    let alpha: f32 = node.get_attr_opt_float("alpha")?.unwrap_or(0.2);
-    Ok(expand(tract_hir::ops::activations::LeakyRelu(alpha)))
-}
+/// Ops that must never be registered, even should a tract upgrade add a builder: tract's TF1
+/// loop machinery (`Enter`/`Exit`/...) does not implement TF2's functional ops.
+const NOT_SUPPORTED: &[&str] = &[
+    "While",
+    "StatelessWhile",
+    "If",
+    "StatelessIf",
+    "Case",
+    "StatelessCase",
+    "TensorListReserve",
+    "TensorListFromTensor",
+    "TensorListSetItem",
+    "TensorListGetItem",
+    "TensorListStack",
+    "TensorListLength",
+    "TensorListElementShape",
+    "TensorListPushBack",
+    "TensorListPopBack",
+];
