@@ -15,14 +15,16 @@ use tokio::task::JoinHandle;
 
 use crate::config::{ModelSource, ServerConfig};
 use crate::loader::RuntimeLoader;
-use crate::rest;
 use crate::state::AppState;
+use crate::{grpc, rest};
 use tensorserve_engine::{Manager, ManagerOptions, ModelServerConfig};
 
 /// A running server.
 pub struct Server {
     /// Where REST listens, if enabled (the real port when 0 was asked for).
     pub rest_addr: Option<SocketAddr>,
+    /// Where gRPC listens on TCP, if enabled (the real port when 0 was asked for).
+    pub grpc_addr: Option<SocketAddr>,
     state: AppState,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -73,10 +75,42 @@ impl Server {
         let (shutdown, _) = watch::channel(false);
         let mut server = Server {
             rest_addr: None,
+            grpc_addr: None,
             state: state.clone(),
             shutdown,
             tasks: Vec::new(),
         };
+        if let Some(addr) = config.grpc_addr {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot bind the gRPC port {addr}"))?;
+            let local = listener.local_addr()?;
+            tracing::info!(
+                "Running gRPC ModelServer at {}:{} ...",
+                local.ip(),
+                local.port()
+            );
+            server.grpc_addr = Some(local);
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            server.tasks.push(tokio::spawn(serve_grpc(
+                incoming,
+                state.clone(),
+                server.shutdown.subscribe(),
+            )));
+        }
+        #[cfg(unix)]
+        if let Some(path) = &config.grpc_socket_path {
+            let _ = std::fs::remove_file(path);
+            let listener = tokio::net::UnixListener::bind(path)
+                .with_context(|| format!("cannot bind the gRPC socket {}", path.display()))?;
+            tracing::info!("Running gRPC ModelServer at unix:{} ...", path.display());
+            let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+            server.tasks.push(tokio::spawn(serve_grpc(
+                incoming,
+                state.clone(),
+                server.shutdown.subscribe(),
+            )));
+        }
         if let Some(addr) = config.rest_addr {
             match TcpListener::bind(addr).await {
                 Ok(listener) => {
@@ -115,6 +149,44 @@ impl Server {
         for task in self.tasks {
             let _ = task.await;
         }
+    }
+}
+
+async fn serve_grpc<I, IO, IE>(incoming: I, state: AppState, mut shutdown: watch::Receiver<bool>)
+where
+    I: tokio_stream::Stream<Item = Result<IO, IE>> + Send + 'static,
+    IO: tokio::io::AsyncRead
+        + tokio::io::AsyncWrite
+        + tonic::transport::server::Connected
+        + Unpin
+        + Send
+        + 'static,
+    IE: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+{
+    let config = state.config().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serve = grpc::serve(incoming, state, async move {
+        let _ = stopped.await;
+    });
+    let mut serving = tokio::spawn(async move {
+        if let Err(e) = serve.await {
+            tracing::error!("gRPC server failed: {e:#}");
+        }
+    });
+    tokio::select! {
+        _ = &mut serving => return,
+        _ = shutdown.wait_for(|s| *s) => {}
+    }
+    // As for REST: keep serving through the drain delay, then stop accepting and give
+    // in-flight calls the grace period.
+    tokio::time::sleep(config.drain_delay).await;
+    let _ = stop.send(());
+    if tokio::time::timeout(config.shutdown_grace, &mut serving)
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown grace period elapsed with gRPC calls still in flight");
+        serving.abort();
     }
 }
 

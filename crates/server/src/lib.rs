@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod flags;
+pub mod grpc;
 pub mod loader;
 pub mod logging;
 pub mod model_cli;

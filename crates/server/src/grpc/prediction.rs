@@ -1,0 +1,450 @@
+//! `tensorflow.serving.PredictionService`: Predict, Classify, Regress, MultiInference and
+//! GetModelMetadata, with the checks and messages of TF Serving's `predict_util.cc`,
+//! `classifier.cc`, `regressor.cc`, `multi_inference.cc` and `get_model_metadata_impl.cc`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost::Message;
+use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD};
+use tensorserve_core::{SignatureDef, Status, Tensor, TensorData};
+use tensorserve_proto::tensor::{TensorEncoding, tensor_from_proto_owned, tensor_into_proto};
+use tensorserve_proto::tensorflow::serving::inference_result::Result as InferenceOutcome;
+use tensorserve_proto::tensorflow::serving::input::Kind;
+use tensorserve_proto::tensorflow::serving::prediction_service_server::PredictionService;
+use tensorserve_proto::tensorflow::serving::{
+    Class, ClassificationRequest, ClassificationResponse, ClassificationResult, Classifications,
+    GetModelMetadataRequest, GetModelMetadataResponse, InferenceResult, Input,
+    MultiInferenceRequest, MultiInferenceResponse, PredictRequest, PredictResponse, Regression,
+    RegressionRequest, RegressionResponse, RegressionResult,
+};
+use tensorserve_proto::tensorflow::{Example, TensorProto};
+use tonic::{Request, Response};
+
+use super::{SharedModel, blocking, resolve_spec, response_spec, signature_name, to_tonic};
+use crate::rest::results;
+use crate::state::AppState;
+
+/// The PredictionService implementation.
+pub struct PredictionServiceImpl {
+    state: AppState,
+}
+
+impl PredictionServiceImpl {
+    /// A service over the shared server state.
+    pub fn new(state: AppState) -> PredictionServiceImpl {
+        PredictionServiceImpl { state }
+    }
+
+    fn encoding(&self) -> TensorEncoding {
+        if self.state.config().tensor_content_outputs {
+            TensorEncoding::TensorContent
+        } else {
+            TensorEncoding::TypedFields
+        }
+    }
+}
+
+/// `{a,b}` as TF Serving prints alias sets.
+fn set_text<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    let items: Vec<&str> = items.into_iter().map(String::as_str).collect();
+    format!("{{{}}}", items.join(","))
+}
+
+/// Predict's input and output checks (`PreProcessPrediction`).
+fn check_predict(
+    sig: &SignatureDef,
+    inputs: &BTreeMap<String, TensorProto>,
+    output_filter: &[String],
+) -> Result<(), Status> {
+    if inputs.len() != sig.inputs.len() {
+        let sent: BTreeSet<&String> = inputs.keys().collect();
+        let want: BTreeSet<&String> = sig.inputs.keys().collect();
+        return Err(Status::invalid_argument(format!(
+            "input size does not match signature: {}!={} len({}) != len({}). Sent extra: {}. Missing but required: {}.",
+            inputs.len(),
+            sig.inputs.len(),
+            set_text(sent.iter().copied()),
+            set_text(want.iter().copied()),
+            set_text(sent.difference(&want).copied()),
+            set_text(want.difference(&sent).copied()),
+        )));
+    }
+    for alias in inputs.keys() {
+        if !sig.inputs.contains_key(alias) {
+            return Err(Status::invalid_argument(format!(
+                "input tensor alias not found in signature: {alias}. Inputs expected to be in the set {}.",
+                set_text(sig.inputs.keys())
+            )));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for alias in output_filter {
+        if !sig.outputs.contains_key(alias) {
+            return Err(Status::invalid_argument(format!(
+                "output tensor alias not found in signature: {alias} Outputs expected to be in the set {}.",
+                set_text(sig.outputs.keys())
+            )));
+        }
+        if !seen.insert(alias) {
+            return Err(Status::invalid_argument(format!(
+                "duplicate output tensor alias: {alias}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn predict_blocking(
+    model: SharedModel,
+    sig_name: &str,
+    request: PredictRequest,
+    check_methods: bool,
+    encoding: TensorEncoding,
+) -> Result<BTreeMap<String, TensorProto>, Status> {
+    let sig = model.signatures().get(sig_name).ok_or_else(|| {
+        Status::failed_precondition(format!("Serving signature key \"{sig_name}\" not found."))
+    })?;
+    if check_methods
+        && ![PREDICT_METHOD, CLASSIFY_METHOD, REGRESS_METHOD].contains(&sig.method_name.as_str())
+    {
+        return Err(Status::internal(format!(
+            "Expected prediction signature method_name to be one of {{{PREDICT_METHOD}, {CLASSIFY_METHOD}, {REGRESS_METHOD}}}. Was: {}",
+            sig.method_name
+        )));
+    }
+    check_predict(sig, &request.inputs, &request.output_filter)?;
+    let mut inputs = BTreeMap::new();
+    for (alias, proto) in request.inputs {
+        let tensor = tensor_from_proto_owned(proto).map_err(|e| {
+            Status::new(
+                e.code(),
+                format!("tensor parsing error: {alias}: {}", e.message()),
+            )
+        })?;
+        inputs.insert(alias, tensor);
+    }
+    let outputs = model.run(sig_name, inputs, &request.output_filter)?;
+    Ok(outputs
+        .into_iter()
+        .map(|(alias, t)| (alias, tensor_into_proto(t, encoding)))
+        .collect())
+}
+
+/// Classification or regression, as a task asks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Task {
+    Classify,
+    Regress,
+}
+
+/// The `[batch]` string tensor of serialized examples; with a context, each element is the
+/// context's bytes followed by the example's (a wire-level merge: the example's features win).
+fn serialized_examples(input: Option<&Input>) -> Result<(Tensor, usize), Status> {
+    let empty = || Status::invalid_argument("Input is empty.");
+    let (examples, context): (&[Example], Option<&Example>) =
+        match input.and_then(|i| i.kind.as_ref()) {
+            Some(Kind::ExampleList(list)) => (&list.examples, None),
+            Some(Kind::ExampleListWithContext(list)) => (&list.examples, list.context.as_ref()),
+            None => return Err(empty()),
+        };
+    if examples.is_empty() {
+        return Err(empty());
+    }
+    let prefix = context.map(Message::encode_to_vec).unwrap_or_default();
+    let records: Vec<Vec<u8>> = examples
+        .iter()
+        .map(|e| {
+            let mut bytes = prefix.clone();
+            e.encode(&mut bytes).expect("a Vec grows as needed");
+            bytes
+        })
+        .collect();
+    let batch = records.len();
+    Ok((
+        Tensor::new(vec![batch], TensorData::String(records))?,
+        batch,
+    ))
+}
+
+/// One classify or regress run over already serialized examples.
+fn run_task(
+    model: &SharedModel,
+    sig_name: &str,
+    task: Task,
+    examples: Tensor,
+    batch: usize,
+    check_methods: bool,
+) -> Result<InferenceOutcome, Status> {
+    let sig = model.signatures().get(sig_name).ok_or_else(|| {
+        Status::invalid_argument(format!("No signature was found with the name: {sig_name}"))
+    })?;
+    let (method, what) = match task {
+        Task::Classify => (CLASSIFY_METHOD, "classification"),
+        Task::Regress => (REGRESS_METHOD, "regression"),
+    };
+    if check_methods && sig.method_name != method {
+        return Err(Status::invalid_argument(format!(
+            "Expected {what} signature method_name to be {method}. Was: {}",
+            sig.method_name
+        )));
+    }
+    if sig.inputs.len() != 1 {
+        return Err(Status::invalid_argument("Expected one input Tensor."));
+    }
+    let input = sig.inputs.keys().next().expect("one input").clone();
+    let outputs = model.run(sig_name, [(input, examples)].into(), &[])?;
+    Ok(match task {
+        Task::Classify => {
+            let classifications = results::classifications(&outputs, batch)?
+                .into_iter()
+                .map(|row| Classifications {
+                    classes: row
+                        .into_iter()
+                        .map(|(label, score)| Class {
+                            label: String::from_utf8_lossy(&label).into_owned(),
+                            score,
+                        })
+                        .collect(),
+                })
+                .collect();
+            InferenceOutcome::ClassificationResult(ClassificationResult { classifications })
+        }
+        Task::Regress => InferenceOutcome::RegressionResult(RegressionResult {
+            regressions: results::regressions(&outputs, batch)?
+                .into_iter()
+                .map(|value| Regression { value })
+                .collect(),
+        }),
+    })
+}
+
+impl PredictionServiceImpl {
+    /// Classify or Regress: resolve, serialize the examples, run, read the results.
+    async fn single_task(
+        &self,
+        spec: Option<tensorserve_proto::tensorflow::serving::ModelSpec>,
+        input: Option<Input>,
+        task: Task,
+    ) -> Result<
+        (
+            tensorserve_proto::tensorflow::serving::ModelSpec,
+            InferenceOutcome,
+        ),
+        Status,
+    > {
+        let (name, choice) = resolve_spec(spec.as_ref())?;
+        let handle = self.state.manager().lookup(&name, &choice)?;
+        let sig_name = signature_name(spec.as_ref());
+        let check = self.state.config().method_name_check;
+        let version = handle.version;
+        let model = handle.model;
+        let sig = sig_name.clone();
+        let outcome = blocking(move || {
+            let (examples, batch) = serialized_examples(input.as_ref())?;
+            run_task(&model, &sig, task, examples, batch, check)
+        })
+        .await?;
+        Ok((response_spec(&name, version, &sig_name), outcome))
+    }
+
+    /// MultiInference (`multi_inference.cc`): the servable comes from the first task's spec, then
+    /// every task is checked before anything runs.
+    async fn multi(
+        &self,
+        request: MultiInferenceRequest,
+    ) -> Result<MultiInferenceResponse, Status> {
+        let first = request
+            .tasks
+            .first()
+            .and_then(|t| t.model_spec.clone())
+            .unwrap_or_default();
+        let (name, choice) = resolve_spec(Some(&first))?;
+        let handle = self.state.manager().lookup(&name, &choice)?;
+        let check = self.state.config().method_name_check;
+        let version = handle.version;
+        let model = handle.model;
+        let model_name = name.clone();
+        let outcomes = blocking(move || {
+            let mut tasks = Vec::with_capacity(request.tasks.len());
+            let mut signatures = BTreeSet::new();
+            let mut input_tensor: Option<String> = None;
+            for t in &request.tasks {
+                let task_model = t.model_spec.as_ref().map_or("", |s| s.name.as_str());
+                if task_model.is_empty() {
+                    return Err(Status::invalid_argument(
+                        "Found ModelSpec with an empty model name.",
+                    ));
+                }
+                if task_model != model_name {
+                    return Err(Status::invalid_argument(
+                        "All ModelSpecs in a MultiInferenceRequest must access the same model name.",
+                    ));
+                }
+                let sig_name = signature_name(t.model_spec.as_ref());
+                if !signatures.insert(sig_name.clone()) {
+                    return Err(Status::invalid_argument(format!(
+                        "Duplicate evaluation of signature: {sig_name}"
+                    )));
+                }
+                let sig = model.signatures().get(&sig_name).ok_or_else(|| {
+                    Status::invalid_argument(format!(
+                        "Requested signature not found in model graph: {sig_name}"
+                    ))
+                })?;
+                let task = match t.method_name.as_str() {
+                    CLASSIFY_METHOD => Task::Classify,
+                    REGRESS_METHOD => Task::Regress,
+                    other => {
+                        return Err(Status::unimplemented(format!(
+                            "Unsupported signature method_name: {other}"
+                        )));
+                    }
+                };
+                if sig.inputs.len() != 1 {
+                    return Err(Status::invalid_argument("Expected one input Tensor."));
+                }
+                let tensor = &sig.inputs.values().next().expect("one input").name;
+                match &input_tensor {
+                    None => input_tensor = Some(tensor.clone()),
+                    Some(first) if first != tensor => {
+                        return Err(Status::invalid_argument(
+                            "Input tensor must be the same for all Signatures.",
+                        ));
+                    }
+                    Some(_) => {}
+                }
+                tasks.push((sig_name, task));
+            }
+            let (examples, batch) = serialized_examples(request.input.as_ref())?;
+            tasks
+                .into_iter()
+                .map(|(sig, task)| {
+                    let outcome = run_task(&model, &sig, task, examples.clone(), batch, check)?;
+                    Ok((sig, outcome))
+                })
+                .collect::<Result<Vec<_>, Status>>()
+        })
+        .await?;
+        Ok(MultiInferenceResponse {
+            results: outcomes
+                .into_iter()
+                .map(|(sig, outcome)| InferenceResult {
+                    model_spec: Some(response_spec(&name, version, &sig)),
+                    result: Some(outcome),
+                })
+                .collect(),
+        })
+    }
+
+    fn metadata(
+        &self,
+        request: &GetModelMetadataRequest,
+    ) -> Result<GetModelMetadataResponse, Status> {
+        let (name, choice) = resolve_spec(request.model_spec.as_ref())?;
+        if request.metadata_field.is_empty() {
+            return Err(Status::invalid_argument(
+                "GetModelMetadataRequest must specify at least one metadata_field",
+            ));
+        }
+        for field in &request.metadata_field {
+            if field != tensorserve_proto::signature::SIGNATURE_DEF_FIELD {
+                return Err(Status::invalid_argument(format!(
+                    "Metadata field {field} is not supported"
+                )));
+            }
+        }
+        let handle = self.state.manager().lookup(&name, &choice)?;
+        let any = tensorserve_proto::signature_def_map_any(handle.model.signatures());
+        Ok(GetModelMetadataResponse {
+            model_spec: Some(response_spec(&handle.name, handle.version, "")),
+            metadata: [(
+                tensorserve_proto::signature::SIGNATURE_DEF_FIELD.to_string(),
+                any,
+            )]
+            .into(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl PredictionService for PredictionServiceImpl {
+    async fn predict(
+        &self,
+        request: Request<PredictRequest>,
+    ) -> Result<Response<PredictResponse>, tonic::Status> {
+        let request = request.into_inner();
+        let (name, choice) = resolve_spec(request.model_spec.as_ref()).map_err(to_tonic)?;
+        let handle = self
+            .state
+            .manager()
+            .lookup(&name, &choice)
+            .map_err(to_tonic)?;
+        let sig_name = signature_name(request.model_spec.as_ref());
+        let check = self.state.config().method_name_check;
+        let encoding = self.encoding();
+        let model = handle.model;
+        let sig = sig_name.clone();
+        let outputs = blocking(move || predict_blocking(model, &sig, request, check, encoding))
+            .await
+            .map_err(to_tonic)?;
+        Ok(Response::new(PredictResponse {
+            model_spec: Some(response_spec(&name, handle.version, &sig_name)),
+            outputs,
+        }))
+    }
+
+    async fn classify(
+        &self,
+        request: Request<ClassificationRequest>,
+    ) -> Result<Response<ClassificationResponse>, tonic::Status> {
+        let request = request.into_inner();
+        let (spec, outcome) = self
+            .single_task(request.model_spec, request.input, Task::Classify)
+            .await
+            .map_err(to_tonic)?;
+        let InferenceOutcome::ClassificationResult(result) = outcome else {
+            return Err(to_tonic(Status::internal("classification gave no classes")));
+        };
+        Ok(Response::new(ClassificationResponse {
+            model_spec: Some(spec),
+            result: Some(result),
+        }))
+    }
+
+    async fn regress(
+        &self,
+        request: Request<RegressionRequest>,
+    ) -> Result<Response<RegressionResponse>, tonic::Status> {
+        let request = request.into_inner();
+        let (spec, outcome) = self
+            .single_task(request.model_spec, request.input, Task::Regress)
+            .await
+            .map_err(to_tonic)?;
+        let InferenceOutcome::RegressionResult(result) = outcome else {
+            return Err(to_tonic(Status::internal("regression gave no values")));
+        };
+        Ok(Response::new(RegressionResponse {
+            model_spec: Some(spec),
+            result: Some(result),
+        }))
+    }
+
+    async fn multi_inference(
+        &self,
+        request: Request<MultiInferenceRequest>,
+    ) -> Result<Response<MultiInferenceResponse>, tonic::Status> {
+        self.multi(request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(to_tonic)
+    }
+
+    async fn get_model_metadata(
+        &self,
+        request: Request<GetModelMetadataRequest>,
+    ) -> Result<Response<GetModelMetadataResponse>, tonic::Status> {
+        self.metadata(request.get_ref())
+            .map(Response::new)
+            .map_err(to_tonic)
+    }
+}
