@@ -53,13 +53,13 @@ impl Server {
     pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         let models = model_config(&config.models)?;
         let options = ManagerOptions {
-            file_system_poll_wait: config.file_system_poll,
             max_num_load_retries: config.max_num_load_retries,
             load_retry_interval: config.load_retry_interval,
             allow_version_labels_for_unavailable_models: config
                 .allow_version_labels_for_unavailable_models,
             ..ManagerOptions::default()
-        };
+        }
+        .with_file_system_poll_wait_seconds(config.file_system_poll_wait_seconds);
         let loader = Arc::new(RuntimeLoader::new(config.saved_model_tags.clone()));
         let manager = Manager::start(models, loader, options)
             .await

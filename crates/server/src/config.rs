@@ -39,8 +39,9 @@ pub struct ServerConfig {
     pub grpc_socket_path: Option<PathBuf>,
     /// MetaGraph tags to load.
     pub saved_model_tags: Vec<String>,
-    /// Version directory scan interval; `None` scans once.
-    pub file_system_poll: Option<Duration>,
+    /// `--file_system_poll_wait_seconds`: rescan every N s; 0 scans once; < 0 never scans
+    /// (TF Serving then waits forever at startup).
+    pub file_system_poll_wait_seconds: i64,
     /// Load retries after the first failure.
     pub max_num_load_retries: u32,
     /// Pause between load retries.
@@ -206,7 +207,7 @@ impl ServerConfig {
                 .filter(|s| !s.is_empty())
                 .map(String::from)
                 .collect(),
-            file_system_poll: poll(flags.int("file_system_poll_wait_seconds")),
+            file_system_poll_wait_seconds: flags.int("file_system_poll_wait_seconds"),
             max_num_load_retries: u32::try_from(flags.int("max_num_load_retries")).unwrap_or(0),
             load_retry_interval: Duration::from_micros(
                 u64::try_from(flags.int("load_retry_interval_micros")).unwrap_or(0),
