@@ -13,7 +13,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${VENV:-/tmp/venv-grpc}"
-BIN="${TENSORSERVE:-$ROOT/target/debug/tensorserve}"
+BIN="${TENSORSERVE:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/tensorserve}"
 SHARED="${SHARED:-$ROOT/../shared/testdata/tfserving}"
 
 start=$(date +%s)
