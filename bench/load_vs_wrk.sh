@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# tensorserve-load against wrk: same server, same connections, threads and duration, in the same
+# run, alternating round by round so both see the same machine. Prints each round's throughput,
+# and the median ratio. The goal: tensorserve-load >= 90 % of wrk, i.e. never the bottleneck.
+#
+# Usage: bench/load_vs_wrk.sh [URL]
+#   URL   a predict endpoint to load (default: a release build of crates/load/examples/
+#         predict_server on 127.0.0.1:$PORT, which answers without doing any work, so the
+#         clients are what is measured). Point it at tensorserve, e.g.
+#         http://127.0.0.1:8501/v1/models/half_plus_two:predict
+# Environment: CONNECTIONS (50), THREADS (2), DURATION in seconds (10), ROUNDS (3), PORT (18501).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-50}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+PORT=${PORT:-18501}
+URL=${1:-}
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk" >&2
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+
+cargo build --release --quiet -p tensorserve-load --bin tensorserve-load --example predict_server
+LOAD=target/release/tensorserve-load
+
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
+trap cleanup EXIT
+if [ -z "$URL" ]; then
+    target/release/examples/predict_server "127.0.0.1:$PORT" 2>/dev/null &
+    server_pid=$!
+    URL="http://127.0.0.1:$PORT/v1/models/half_plus_two:predict"
+    for _ in $(seq 50); do
+        curl -s -o /dev/null -d '{"instances": [1.0, 2.0, 5.0]}' "$URL" && break
+        sleep 0.1
+    done
+fi
+
+echo "machine:  $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
+echo "target:   $URL"
+echo "clients:  $CONNECTIONS connections, $THREADS threads, ${DURATION}s per run, $ROUNDS rounds"
+echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min load average before the runs)"
+
+# Warm both the server and the page cache up.
+wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s -s bench/load_wrk_post.lua "$URL" >/dev/null
+"$LOAD" "$URL" -c "$CONNECTIONS" -t "$THREADS" -d 2s --progress never >/dev/null
+
+printf '\n%-6s %14s %20s %7s\n' round "wrk req/s" "tensorserve-load" ratio
+ratios=()
+for round in $(seq "$ROUNDS"); do
+    wrk_rps=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" -s bench/load_wrk_post.lua "$URL" \
+        | awk '/^Requests\/sec:/ { print $2 }')
+    ours=$("$LOAD" "$URL" -c "$CONNECTIONS" -t "$THREADS" -d "${DURATION}s" --progress never)
+    ours_rps=$(awk '/^Throughput/ { print $2 }' <<<"$ours")
+    errors=$(awk '/^Requests/ { print $6 }' <<<"$ours")
+    ratio=$(awk -v a="$ours_rps" -v b="$wrk_rps" 'BEGIN { printf "%.3f", a / b }')
+    ratios+=("$ratio")
+    printf '%-6s %14.0f %20.0f %7s%s\n' "$round" "$wrk_rps" "$ours_rps" "$ratio" \
+        "$([ "$errors" = 0 ] || echo "  ($errors errors)")"
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+echo
+echo "median ratio tensorserve-load / wrk: $median (goal: >= 0.90)"
