@@ -26,6 +26,7 @@ mod nn;
 mod pad;
 mod reduce;
 mod resize;
+mod sequence;
 mod shape;
 mod slicing;
 mod space_batch;
@@ -70,6 +71,7 @@ fn register(reg: &mut TfOpRegister) {
     nn::register(reg);
     reduce::register(reg);
     shape::register(reg);
+    sequence::register(reg);
     slicing::register(reg);
     pad::register(reg);
     resize::register(reg);
