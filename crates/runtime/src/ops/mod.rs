@@ -7,8 +7,9 @@
 //! One module per family, each op an `Expansion` (inference rules + wiring onto tract-core
 //! ops): `elementwise` (math, activations, Select, ZerosLike/OnesLike), `linalg`
 //! (BatchMatMul, Einsum, BiasAdd), `nn` (Conv2D, Conv2DBackpropInput, FusedBatchNorm, TopKV2),
-//! `reduce`, `shape` (ExpandDims, Squeeze, Pack/Unpack, Fill, BroadcastTo, Range, OneHot,
-//! Cumsum, Size), `slicing` (Slice, StridedSlice, Split/SplitV), `pad`, `resize`,
+//! `reduce`, `shape` (ExpandDims, Squeeze, Pack/Unpack, Fill, BroadcastTo, Size, Rank),
+//! `sequence` (Range, OneHot, Cumsum), `slicing` (Slice, StridedSlice), `split` (Split/SplitV),
+//! `pad`, `resize`,
 //! `space_batch`, `identity`, `konst`, `gather`, `concat`. What is covered and what is not:
 //! `testdata/ops/README.md`, checked by `tests/ops.rs`.
 //!
@@ -30,6 +31,7 @@ mod sequence;
 mod shape;
 mod slicing;
 mod space_batch;
+mod split;
 mod support;
 
 use tract_hir::internal::*;
@@ -73,6 +75,7 @@ fn register(reg: &mut TfOpRegister) {
     shape::register(reg);
     sequence::register(reg);
     slicing::register(reg);
+    split::register(reg);
     pad::register(reg);
     resize::register(reg);
     space_batch::register(reg);
