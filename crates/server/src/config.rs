@@ -62,8 +62,12 @@ pub struct ServerConfig {
     pub drain_delay: Duration,
     /// After the drain delay, how long in-flight requests may take.
     pub shutdown_grace: Duration,
-    /// Serve Prometheus metrics.
-    pub metrics: bool,
+    /// Where the REST port serves Prometheus metrics; `None` when off.
+    pub metrics_path: Option<String>,
+    /// HTTP/1 header read and keep-alive idle timeout on the REST port.
+    pub rest_idle_timeout: Duration,
+    /// Open REST connections at most.
+    pub rest_max_connections: usize,
     /// Check signature method names against the API called.
     pub method_name_check: bool,
     /// gRPC Predict outputs in `tensor_content` form.
@@ -99,6 +103,22 @@ fn port_addr(host: &str, port: i64, what: &str) -> Result<Option<SocketAddr>, Fl
 
 fn poll(seconds: i64) -> Option<Duration> {
     (seconds > 0).then(|| Duration::from_secs(seconds as u64))
+}
+
+/// Metrics: on at TF Serving's path unless `--enable_metrics=false`; a
+/// `--monitoring_config_file` decides both whether and where, as in TF Serving.
+fn metrics_path(flags: &Flags) -> Result<Option<String>, FlagError> {
+    if !flags.bool("enable_metrics") {
+        return Ok(None);
+    }
+    let file = flags.str("monitoring_config_file");
+    if file.is_empty() {
+        return Ok(Some(crate::monitoring::DEFAULT_PATH.to_string()));
+    }
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| FlagError(format!("cannot read --monitoring_config_file {file}: {e}")))?;
+    crate::monitoring::parse(&text)
+        .map_err(|e| FlagError(format!("Invalid monitoring config file '{file}': {e}")))
 }
 
 impl ServerConfig {
@@ -224,11 +244,21 @@ impl ServerConfig {
             max_queued_per_model: nonneg("max_queued_requests_per_model")?,
             drain_delay: seconds("drain_delay_seconds")?,
             shutdown_grace: seconds("shutdown_grace_seconds")?,
-            metrics: flags.bool("enable_metrics"),
+            metrics_path: metrics_path(flags)?,
+            rest_idle_timeout: seconds("rest_api_idle_timeout_seconds")?,
+            rest_max_connections: nonneg("rest_api_max_connections")?.max(1),
             method_name_check: flags.bool("enable_signature_method_name_check"),
             tensor_content_outputs: flags.bool("enable_serialization_as_tensor_content"),
             batching: flags.bool("enable_batching").then_some(batching_file),
-            json_logs: flags.str("log_format") == "json",
+            json_logs: match flags.str("log_format") {
+                "json" => true,
+                "text" => false,
+                other => {
+                    return Err(FlagError(format!(
+                        "--log_format must be text or json, not {other:?}"
+                    )));
+                }
+            },
         })
     }
 }

@@ -40,7 +40,10 @@ impl Loader for RuntimeLoader {
             })
             .map_err(|e| Status::internal(format!("cannot start a loader thread: {e}")))?
             .join()
-            .map_err(|_| Status::internal("model loading panicked"))??;
+            .map_err(|_| Status::internal("model loading panicked"))
+            .and_then(|loaded| loaded);
+        crate::metrics::observe_model_load(model_name, started.elapsed(), model.is_ok());
+        let model = model?;
         tracing::info!(
             model = model_name,
             version,
