@@ -7,6 +7,8 @@
 //! keeps info/warnings/errors/nothing, and `TF_CPP_MAX_VLOG_LEVEL` >= 1 turns on debug (the
 //! per-request lines). The default is `info`: model lifecycle and startup, no per-request lines.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// The filter directives for an environment (`var` looks a variable up).
@@ -44,6 +46,8 @@ pub fn init(json: bool) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour codes only on a terminal, never into log collectors or files.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().with_current_span(false).try_init()

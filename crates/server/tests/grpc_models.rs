@@ -4,6 +4,22 @@
 mod common;
 
 use common::grpc::*;
+use prost::Message;
+use tensorserve_proto::grpc::health::v1::HealthCheckRequest;
+use tensorserve_proto::grpc::health::v1::health_check_response::ServingStatus;
+use tensorserve_proto::grpc::health::v1::health_client::HealthClient;
+use tensorserve_proto::tensorflow::serving::inference_result::Result as Outcome;
+use tensorserve_proto::tensorflow::serving::input::Kind;
+use tensorserve_proto::tensorflow::serving::model_service_client::ModelServiceClient;
+use tensorserve_proto::tensorflow::serving::model_spec::VersionChoice;
+use tensorserve_proto::tensorflow::serving::prediction_service_client::PredictionServiceClient;
+use tensorserve_proto::tensorflow::serving::{
+    ClassificationRequest, ExampleListWithContext, GetModelMetadataRequest, GetModelStatusRequest,
+    InferenceTask, Input, ModelConfig, ModelConfigList, ModelServerConfig, ModelSpec,
+    MultiInferenceRequest, RegressionRequest, ReloadConfigRequest, SignatureDefMap,
+    model_server_config,
+};
+use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classify_regress_and_multi_inference() {

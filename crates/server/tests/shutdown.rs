@@ -16,7 +16,7 @@ use common::http;
 
 const BODY: &[u8] = br#"{"instances": [1.0, 2.0, 5.0]}"#;
 const TARGET: &str = "/v1/models/half_plus_two:predict";
-const DRAIN_DELAY: f64 = 1.0;
+const DRAIN_DELAY: f64 = 2.0;
 const GRACE: f64 = 10.0;
 
 fn free_port() -> u16 {
@@ -117,11 +117,15 @@ async fn sigterm_under_load_loses_no_accepted_request() {
         .status()
         .expect("run kill");
     assert!(kill.success());
-    // Readiness turns false at once while serving continues.
-    let ready = http::request(addr, "GET", "/v2/health/ready", &[], b"")
-        .await
-        .expect("still serving during the drain delay");
-    assert_eq!(ready.status, 503);
+    // Readiness turns false as soon as the signal is handled, while serving continues.
+    common::wait_for("readiness 503", Duration::from_secs(5), || async move {
+        let r = http::request(addr, "GET", "/v2/health/ready", &[], b"").await;
+        r.expect("still serving during the drain delay")
+            .status
+            .eq(&503)
+            .then_some(())
+    })
+    .await;
     let live = http::get(addr, "/v2/health/live").await;
     assert_eq!(live.status, 200);
 

@@ -19,7 +19,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::Service;
@@ -31,6 +31,31 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// Header read and keep-alive idle timeout.
     pub idle_timeout: Duration,
+}
+
+/// Waits, at most `limit`, until the connection has sent enough to tell HTTP/1 from HTTP/2.
+///
+/// hyper-util's protocol detection reads the first bytes before hyper's own header timeout
+/// starts, so a client that connects and sends nothing would otherwise be kept forever.
+async fn first_request_bytes(stream: &TcpStream, limit: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut buf = [0u8; PREFACE.len()];
+    loop {
+        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(_)) | Err(_) => return false,
+        };
+        if n == 0 {
+            return false;
+        }
+        if n == PREFACE.len() || buf[..n] != PREFACE[..n] {
+            return true;
+        }
+        // Part of an HTTP/2 preface: peek returns at once while bytes are buffered, so pause
+        // before looking again (real HTTP/2 clients send the preface in one packet).
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Serves `router` on `listener` until `stop`, then drains for at most `grace`.
@@ -86,6 +111,11 @@ pub async fn serve(
         let mut closing = closing.subscribe();
         connections.spawn(async move {
             let _slot = slot;
+            if let Some(limit) = idle
+                && !first_request_bytes(&stream, limit).await
+            {
+                return;
+            }
             let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 router.clone().call(request)
             });
