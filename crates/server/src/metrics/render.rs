@@ -8,6 +8,9 @@ use std::sync::atomic::Ordering;
 
 use super::{APIS, CODES, ModelMetrics, PROTOCOLS, series, snapshot};
 
+/// Chooses one of a model's histograms.
+type PickHistogram = fn(&ModelMetrics) -> &super::Histogram;
+
 /// Escapes a label value: `\`, `"` and newlines.
 fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -88,7 +91,7 @@ pub fn render(versions_available: &[(String, usize)]) -> String {
             );
         }
     }
-    let histograms: [(&str, &str, fn(&ModelMetrics) -> &super::Histogram); 4] = [
+    let histograms: [(&str, &str, PickHistogram); 4] = [
         (
             "tensorserve_request_queue_duration_seconds",
             "Time requests waited for an in-flight slot.",
