@@ -6,6 +6,7 @@
 //! (over `tensorserve-proto`) plugs in beside [`http::HttpTarget`] without touching the runner.
 
 pub mod http;
+mod inline;
 
 use std::fmt;
 use std::future::Future;
