@@ -4,11 +4,12 @@
 # and the median ratio. The goal: tensorserve-load >= 90 % of wrk, i.e. never the bottleneck.
 #
 # Usage: bench/load_vs_wrk.sh [URL]
-#   URL   a predict endpoint to load (default: a release build of crates/load/examples/
-#         predict_server on 127.0.0.1:$PORT, which answers without doing any work, so the
-#         clients are what is measured). Point it at tensorserve, e.g.
-#         http://127.0.0.1:8501/v1/models/half_plus_two:predict
-# Environment: CONNECTIONS (50), THREADS (2), DURATION in seconds (10), ROUNDS (3), PORT (18501).
+#   URL   a predict endpoint to load (default: the real server, a release build of tensorserve
+#         serving the bundled models/half_plus_two on 127.0.0.1:$PORT, started and stopped here).
+#         STUB=1 uses crates/load/examples/predict_server instead, which answers without doing
+#         any work, so that only the clients are measured.
+# Environment: CONNECTIONS (50), THREADS (2), DURATION in seconds (10), ROUNDS (3), PORT (18501),
+#   STUB (0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,31 +18,45 @@ THREADS=${THREADS:-2}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-18501}
+STUB=${STUB:-0}
 URL=${1:-}
+BIN=${CARGO_TARGET_DIR:-target}/release
 
 if ! command -v wrk >/dev/null; then
     echo "installing wrk" >&2
     apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
 
+# Two builds, each as yaml/request.sh and a plain `cargo build -p` do it, so both stay cached.
 cargo build --release --quiet -p tensorserve-load --bin tensorserve-load --example predict_server
-LOAD=target/release/tensorserve-load
+[ -n "$URL" ] || [ "$STUB" = 1 ] || cargo build --release --quiet -p tensorserve --bin tensorserve
+LOAD=$BIN/tensorserve-load
 
 server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 if [ -z "$URL" ]; then
-    target/release/examples/predict_server "127.0.0.1:$PORT" 2>/dev/null &
+    if [ "$STUB" = 1 ]; then
+        server="predict_server (stub, no model work)"
+        "$BIN/examples/predict_server" "127.0.0.1:$PORT" 2>/dev/null &
+    else
+        server="tensorserve (release) with models/half_plus_two"
+        # --port=0: no gRPC; REST on $PORT. The server binds every interface, as TF Serving does.
+        "$BIN/tensorserve" --port=0 --rest_api_port="$PORT" --model_name=half_plus_two \
+            --model_base_path="$PWD/models/half_plus_two" 2>/dev/null &
+    fi
     server_pid=$!
     URL="http://127.0.0.1:$PORT/v1/models/half_plus_two:predict"
-    for _ in $(seq 50); do
-        curl -s -o /dev/null -d '{"instances": [1.0, 2.0, 5.0]}' "$URL" && break
+    for _ in $(seq 100); do
+        curl -sf -o /dev/null -d '{"instances": [1.0, 2.0, 5.0]}' "$URL" && break
         sleep 0.1
     done
+    curl -sf -o /dev/null -d '{"instances": [1.0, 2.0, 5.0]}' "$URL" ||
+        { echo "load_vs_wrk.sh: the server did not answer on $URL" >&2; exit 1; }
 fi
 
 echo "machine:  $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
-echo "target:   $URL"
+echo "target:   $URL${server:+ — $server}"
 echo "clients:  $CONNECTIONS connections, $THREADS threads, ${DURATION}s per run, $ROUNDS rounds"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min load average before the runs)"
 
