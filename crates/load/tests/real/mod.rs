@@ -51,16 +51,13 @@ pub async fn start() -> RealServer {
     ))
     .canonicalize()
     .expect("the bundled model exists");
-    let flags = Flags::parse(
-        [
-            "--port=8500".to_owned(),
-            "--rest_api_port=8501".to_owned(),
-            "--drain_delay_seconds=0".to_owned(),
-            "--model_name=half_plus_two".to_owned(),
-            format!("--model_base_path={}", base.display()),
-        ]
-        .into_iter(),
-    )
+    let flags = Flags::parse([
+        "--port=8500".to_owned(),
+        "--rest_api_port=8501".to_owned(),
+        "--drain_delay_seconds=0".to_owned(),
+        "--model_name=half_plus_two".to_owned(),
+        format!("--model_base_path={}", base.display()),
+    ])
     .expect("flags");
     let mut config = ServerConfig::from_flags(&flags, |_| None).expect("config");
     config.rest_addr = Some("127.0.0.1:0".parse().unwrap());
