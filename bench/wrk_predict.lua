@@ -4,7 +4,7 @@
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local path = os.getenv("BODY_FILE")
-if path then
+if path and path ~= "" then
     local f = assert(io.open(path, "rb"))
     wrk.body = f:read("*a")
     f:close()

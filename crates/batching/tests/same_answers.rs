@@ -3,9 +3,9 @@
 //! * The bundled `half_plus_two` (element-wise) answers through the batching decorator bit for
 //!   bit as it answers each request alone.
 //! * The corpus MLP and CNN (SavedModel and ONNX): tract's matmul/conv kernels are not
-//!   batch-size invariant — a row's result already differs by 1–2 ULP between sending it alone
-//!   and sending it within a larger request, with no batching at all (measured and printed
-//!   here). So for these the test bounds the difference at that same runtime variance (4 ULP),
+//!   batch-size invariant — a row's result differs by a few ULP between sending it alone and
+//!   sending it within a large request (16 rows), with no batching at all (measured and printed
+//!   here; 1 vs 3 rows gives identical bits). So for these the test bounds the difference at that same runtime variance (4 ULP),
 //!   and checks that batching adds nothing beyond it.
 
 use std::collections::BTreeMap;
@@ -176,14 +176,14 @@ fn batched_vs_alone(name: &str, model: Arc<dyn Model>, allowed: Vec<usize>) -> u
     worst
 }
 
-/// How much the runtime itself varies with batch size: each row of a 3-row request against the
+/// How much the runtime itself varies with batch size: each row of a 16-row request against the
 /// same row sent alone, with no batching anywhere.
 fn runtime_variance(model: &dyn Model) -> u32 {
     let mut worst = 0;
     for seed in 0..16 {
-        let whole = request(model, 3, seed);
+        let whole = request(model, 16, seed);
         let together = bits(&model.run("serving_default", whole.clone(), &[]).unwrap());
-        for row in 0..3 {
+        for row in 0..16 {
             let one: BTreeMap<String, Tensor> = whole
                 .iter()
                 .map(|(k, t)| {
