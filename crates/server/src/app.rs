@@ -60,7 +60,11 @@ impl Server {
             ..ManagerOptions::default()
         }
         .with_file_system_poll_wait_seconds(config.file_system_poll_wait_seconds);
-        let loader = Arc::new(RuntimeLoader::new(config.saved_model_tags.clone()));
+        let loader = Arc::new(
+            RuntimeLoader::new(config.saved_model_tags.clone())
+                .with_batching(config.batching.as_ref(), None)
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?,
+        );
         let manager = Manager::start(models, loader, options)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;

@@ -84,8 +84,8 @@ const FLAGS: &[(&str, Kind, &str, Support)] = {
         ("max_num_load_retries", Int, "5", Implemented),
         ("load_retry_interval_micros", Int, "60000000", Implemented),
         ("flush_filesystem_caches", Bool, "true", Ignored),
-        ("enable_batching", Bool, "false", Ignored),
-        ("batching_parameters_file", Str, "", Ignored),
+        ("enable_batching", Bool, "false", Implemented),
+        ("batching_parameters_file", Str, "", Implemented),
         (
             "enable_per_model_batching_parameters",
             Bool,
