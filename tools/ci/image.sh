@@ -53,9 +53,10 @@ python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/n
 if (( ${#need[@]} > 0 )); then
     echo "installing from Debian: ${need[*]}"
     apt-get update -qq
-    # runc is named explicitly in the same transaction so that podman's
-    # "crun | runc" dependency is satisfied by runc.
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" runc >/dev/null
+    # runc first, so that podman's "crun | runc" dependency is already met by
+    # runc and apt does not bring crun in.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 echo "$(podman --version), $(buildah --version | cut -d' ' -f1-3), $(runc --version | head -1), musl-gcc $(dpkg-query -W -f='${Version}' musl-tools)"
 
