@@ -36,8 +36,10 @@
 #  6. stops the server as the kubelet does (SIGTERM to PID 1, SIGKILL after
 #     the Deployment's terminationGracePeriodSeconds) while polling readiness
 #     and predict over loopback, then `podman kube down`; checks that the
-#     server turned not-ready, kept serving while draining, and exited with
-#     status 0 (not 137, SIGKILL) within the grace period.
+#     grace period outlasts the server's drain delay + shutdown grace, and
+#     that the server turned not-ready, kept serving while draining, logged
+#     the signal and the end of its drain, and exited with status 0 (not 137,
+#     SIGKILL) after its drain delay and within the grace period.
 # Everything stays on 127.0.0.1. KEEP=1 keeps the work directory.
 set -euo pipefail
 
