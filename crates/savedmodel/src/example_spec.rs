@@ -13,7 +13,7 @@ use tract_tensorflow::tfpb::tensorflow::{NodeDef, attr_value};
 
 use crate::SavedModelError;
 use crate::consts::proto_to_tensor;
-use crate::graph_ref::{Frames, Src};
+use crate::graph_ref::{Frames, Src, cycle};
 use crate::loader::SavedModelDir;
 use crate::variables::const_tensor;
 
@@ -138,8 +138,12 @@ fn default_value<'a>(
     frames: &mut Frames<'a>,
     mut src: Src,
 ) -> Result<Option<&'a tract_tensorflow::tfpb::tensorflow::TensorProto>, SavedModelError> {
+    let mut seen = std::collections::HashSet::new();
     loop {
         src = frames.skip_identities(src)?;
+        if !seen.insert(src.clone()) {
+            return Err(cycle(&frames.frames[src.frame].prefix, &src.node));
+        }
         let node = frames.node(src.frame, &src.node)?;
         if node.op != "Reshape" {
             return const_tensor(frames, src);

@@ -11,14 +11,14 @@
 //! - default attrs are restored and compressed constants expanded;
 //! - control edges are dropped: a frozen inference graph has no side effects to order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tensorserve_core::DType;
 use tract_tensorflow::tfpb::tensorflow::{AttrValue, GraphDef, NodeDef, attr_value};
 
 use crate::consts::{normalize_const, tensor_to_proto};
 use crate::example_spec::{self, ParseExampleSpec};
-use crate::graph_ref::{Frames, Src, is_call_op};
+use crate::graph_ref::{Frames, Src, cycle, is_call_op};
 use crate::loader::SavedModelDir;
 use crate::{SavedModelError, opdefs, variables};
 
@@ -76,6 +76,9 @@ struct Freezer<'a, 'd> {
     emitted: HashMap<(usize, String), String>,
     var_consts: HashMap<String, String>,
     parse_cuts: HashMap<(usize, String), usize>,
+    /// Nodes whose inputs are being resolved: meeting one again means the graph has a cycle,
+    /// which would otherwise recurse until the stack overflows.
+    resolving: HashSet<(usize, String)>,
     out: FrozenSignature,
 }
 
@@ -102,6 +105,7 @@ pub fn freeze_signature(
         emitted: HashMap::new(),
         var_consts: HashMap::new(),
         parse_cuts: HashMap::new(),
+        resolving: HashSet::new(),
         out: FrozenSignature {
             graph: GraphDef {
                 versions: graph.versions.clone(),
@@ -201,6 +205,19 @@ impl<'a> Freezer<'a, '_> {
         {
             return Ok(Value::Tensor(ph.clone(), 0));
         }
+        let key = (src.frame, src.node.clone());
+        if self.emitted.contains_key(&key) {
+            return self.emit(&src);
+        }
+        if !self.resolving.insert(key.clone()) {
+            return Err(cycle(&self.frames.frames[src.frame].prefix, &src.node));
+        }
+        let value = self.resolve_uncached(src);
+        self.resolving.remove(&key);
+        value
+    }
+
+    fn resolve_uncached(&mut self, src: Src) -> Result<Value, SavedModelError> {
         let node = self.frames.node(src.frame, &src.node)?;
         let prefix = self.frames.frames[src.frame].prefix.clone();
         match node.op.as_str() {

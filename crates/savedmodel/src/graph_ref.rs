@@ -6,7 +6,7 @@
 //! output port. A function argument resolves to the caller's [`Src`], so values flow through
 //! calls without the callee being copied.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tract_tensorflow::tfpb::tensorflow::{FunctionDef, GraphDef, NodeDef};
 
@@ -249,7 +249,11 @@ impl<'a> Frames<'a> {
 
     /// Follows `Identity` nodes and call boundaries back to the node that produces `src`.
     pub fn skip_identities(&mut self, mut src: Src) -> Result<Src, SavedModelError> {
+        let mut seen = HashSet::new();
         loop {
+            if !seen.insert((src.frame, src.node.clone(), src.port)) {
+                return Err(cycle(&self.frames[src.frame].prefix, &src.node));
+            }
             let node = self.node(src.frame, &src.node)?;
             if node.op == "Identity" {
                 let first = node.input.first().ok_or_else(|| bad_ref(&node.name))?;
@@ -263,6 +267,13 @@ impl<'a> Frames<'a> {
             }
         }
     }
+}
+
+/// The error for a reference chain that comes back to where it started.
+pub fn cycle(prefix: &str, node: &str) -> SavedModelError {
+    SavedModelError::Unsupported(format!(
+        "the graph has a cycle through node '{prefix}{node}' (TF1 while loops are not supported)"
+    ))
 }
 
 fn bad_ref(reference: &str) -> SavedModelError {

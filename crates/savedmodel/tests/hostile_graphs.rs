@@ -1,0 +1,130 @@
+//! Regression tests for what fuzzing the SavedModel loader (`fuzz/`, docs/fuzzing.md) turned up:
+//! malformed graphs must fail to freeze with an error, never overflow the stack, panic or
+//! allocate without bound. Each test builds a small `saved_model.pb` beside the valid
+//! checkpoint of the bundled half_plus_two, as the `savedmodel_open` fuzz target does.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use tensorserve_savedmodel::{SavedModelDir, SavedModelError, freeze_signature};
+use tract_tensorflow::tfpb::tensorflow::{
+    AttrValue, FunctionDef, FunctionDefLibrary, GraphDef, MetaGraphDef, NameAttrList, NodeDef,
+    OpDef, SavedModel, SignatureDef, TensorInfo, TensorProto, TensorShapeProto, attr_value,
+    meta_graph_def::MetaInfoDef, op_def::ArgDef, tensor_info, tensor_shape_proto,
+};
+
+fn node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
+    NodeDef {
+        name: name.into(),
+        op: op.into(),
+        input: inputs.iter().map(|i| i.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn with_attr(mut node: NodeDef, name: &str, value: attr_value::Value) -> NodeDef {
+    node.attr
+        .insert(name.into(), AttrValue { value: Some(value) });
+    node
+}
+
+fn placeholder() -> NodeDef {
+    with_attr(
+        node("x", "Placeholder", &[]),
+        "dtype",
+        attr_value::Value::Type(1),
+    )
+}
+
+fn info(name: &str) -> TensorInfo {
+    TensorInfo {
+        dtype: 1,
+        encoding: Some(tensor_info::Encoding::Name(name.into())),
+        ..Default::default()
+    }
+}
+
+/// A SavedModel whose `serving_default` maps `x:0` to `y:0`.
+fn saved_model(nodes: Vec<NodeDef>, functions: Vec<FunctionDef>) -> Vec<u8> {
+    let signature = SignatureDef {
+        inputs: HashMap::from([("x".to_string(), info("x:0"))]),
+        outputs: HashMap::from([("y".to_string(), info("y:0"))]),
+        method_name: "tensorflow/serving/predict".into(),
+        ..Default::default()
+    };
+    let graph = GraphDef {
+        node: nodes,
+        library: Some(FunctionDefLibrary {
+            function: functions,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let meta_graph = MetaGraphDef {
+        meta_info_def: Some(MetaInfoDef {
+            tags: vec!["serve".into()],
+            ..Default::default()
+        }),
+        graph_def: Some(graph),
+        signature_def: HashMap::from([("serving_default".to_string(), signature)]),
+        ..Default::default()
+    };
+    SavedModel {
+        saved_model_schema_version: 1,
+        meta_graphs: vec![meta_graph],
+    }
+    .encode_to_vec()
+}
+
+/// Writes `pb` into a fresh version directory named `name`, with half_plus_two's variables.
+fn version_dir(name: &str, pb: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("tensorserve-hostile-{}", std::process::id()))
+        .join(name);
+    let variables = dir.join("variables");
+    std::fs::create_dir_all(&variables).unwrap();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/half_plus_two/00000123/variables");
+    for file in ["variables.index", "variables.data-00000-of-00001"] {
+        std::fs::copy(fixture.join(file), variables.join(file)).unwrap();
+    }
+    std::fs::write(dir.join("saved_model.pb"), pb).unwrap();
+    dir
+}
+
+/// Opens and freezes `serving_default`, returning the freezing error's text.
+fn freeze_error(name: &str, nodes: Vec<NodeDef>, functions: Vec<FunctionDef>) -> String {
+    let dir = version_dir(name, &saved_model(nodes, functions));
+    let saved = SavedModelDir::open(&dir, &["serve"]).expect("the SavedModel opens");
+    let err: SavedModelError = match freeze_signature(&saved, "serving_default") {
+        Ok(frozen) => panic!("{name}: froze a malformed graph: {:?}", frozen.graph.node),
+        Err(e) => e,
+    };
+    std::fs::remove_dir_all(&dir).ok();
+    err.to_string()
+}
+
+#[test]
+fn a_cycle_of_identities_is_an_error_not_a_stack_overflow() {
+    let nodes = vec![
+        placeholder(),
+        node("a", "Identity", &["b"]),
+        node("b", "Identity", &["a"]),
+        node("y", "Neg", &["b"]),
+    ];
+    let err = freeze_error("identity_cycle", nodes, vec![]);
+    assert!(err.contains("cycle through node"), "{err}");
+}
+
+#[test]
+fn a_cycle_of_ops_is_an_error_not_a_stack_overflow() {
+    let nodes = vec![
+        placeholder(),
+        node("a", "Neg", &["b:0"]),
+        node("b", "AddV2", &["x", "a"]),
+        node("y", "Neg", &["b"]),
+    ];
+    let err = freeze_error("op_cycle", nodes, vec![]);
+    assert!(err.contains("cycle through node"), "{err}");
+}
