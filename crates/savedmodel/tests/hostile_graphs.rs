@@ -128,3 +128,56 @@ fn a_cycle_of_ops_is_an_error_not_a_stack_overflow() {
     let err = freeze_error("op_cycle", nodes, vec![]);
     assert!(err.contains("cycle through node"), "{err}");
 }
+
+/// `f(a) = StatefulPartitionedCall[f=callee](a)`.
+fn calling_function(name: &str, callee: &str) -> FunctionDef {
+    let arg = |name: &str| ArgDef {
+        name: name.into(),
+        r#type: 1,
+        ..Default::default()
+    };
+    let call = with_attr(
+        node("call", "StatefulPartitionedCall", &["a"]),
+        "f",
+        attr_value::Value::Func(NameAttrList {
+            name: callee.into(),
+            ..Default::default()
+        }),
+    );
+    FunctionDef {
+        signature: Some(OpDef {
+            name: name.into(),
+            input_arg: vec![arg("a")],
+            output_arg: vec![arg("out")],
+            ..Default::default()
+        }),
+        node_def: vec![call],
+        ret: HashMap::from([("out".to_string(), "call:output:0".to_string())]),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_recursive_function_is_an_error_not_endless_inlining() {
+    let call = with_attr(
+        node("y", "StatefulPartitionedCall", &["x"]),
+        "f",
+        attr_value::Value::Func(NameAttrList {
+            name: "f".into(),
+            ..Default::default()
+        }),
+    );
+    let err = freeze_error(
+        "recursive_function",
+        vec![placeholder(), call.clone()],
+        vec![calling_function("f", "f")],
+    );
+    assert!(err.contains("nest more than 64 deep"), "{err}");
+    // Mutual recursion, through a second function.
+    let err = freeze_error(
+        "mutually_recursive_functions",
+        vec![placeholder(), call],
+        vec![calling_function("f", "g"), calling_function("g", "f")],
+    );
+    assert!(err.contains("nest more than 64 deep"), "{err}");
+}
