@@ -234,10 +234,7 @@ impl<'a> Freezer<'a, '_> {
             "VarHandleOp" => Ok(Value::Resource(src)),
             "VariableV2" | "Variable" => self.variable_const(&src),
             "ReadVariableOp" => {
-                let input = self
-                    .frames
-                    .parse_ref(src.frame, &node.input[0])?
-                    .expect("not a control input");
+                let input = self.data_input(src.frame, node)?;
                 match self.resolve(input)? {
                     Value::Resource(var) => self.variable_const(&var),
                     Value::Tensor(..) => Err(SavedModelError::InvalidGraph(format!(
@@ -247,10 +244,7 @@ impl<'a> Freezer<'a, '_> {
                 }
             }
             "PlaceholderWithDefault" => {
-                let input = self
-                    .frames
-                    .parse_ref(src.frame, &node.input[0])?
-                    .expect("not a control input");
+                let input = self.data_input(src.frame, node)?;
                 self.resolve(input)
             }
             "Placeholder" => Err(SavedModelError::Unsupported(format!(
@@ -264,6 +258,22 @@ impl<'a> Freezer<'a, '_> {
             }
             _ => self.emit(&src),
         }
+    }
+
+    /// The first input of a node that must have one, which must be a data (not control) edge.
+    fn data_input(&self, frame: usize, node: &NodeDef) -> Result<Src, SavedModelError> {
+        let first = node.input.first().ok_or_else(|| {
+            SavedModelError::InvalidGraph(format!(
+                "{} node '{}{}' has no input",
+                node.op, self.frames.frames[frame].prefix, node.name
+            ))
+        })?;
+        self.frames.parse_ref(frame, first)?.ok_or_else(|| {
+            SavedModelError::InvalidGraph(format!(
+                "{} node '{}{}' has a control edge ('{first}') where its data input belongs",
+                node.op, self.frames.frames[frame].prefix, node.name
+            ))
+        })
     }
 
     /// Drops placeholders nothing reads, such as a string input that only fed a lifted

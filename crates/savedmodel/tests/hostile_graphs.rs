@@ -181,3 +181,22 @@ fn a_recursive_function_is_an_error_not_endless_inlining() {
     );
     assert!(err.contains("nest more than 64 deep"), "{err}");
 }
+
+#[test]
+fn nodes_missing_their_data_input_are_errors_not_panics() {
+    let err = freeze_error(
+        "read_without_input",
+        vec![placeholder(), node("y", "ReadVariableOp", &[])],
+        vec![],
+    );
+    assert!(
+        err.contains("ReadVariableOp node 'y' has no input"),
+        "{err}"
+    );
+    let err = freeze_error(
+        "default_from_control_edge",
+        vec![placeholder(), node("y", "PlaceholderWithDefault", &["^x"])],
+        vec![],
+    );
+    assert!(err.contains("has a control edge ('^x')"), "{err}");
+}
