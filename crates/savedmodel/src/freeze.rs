@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use tensorserve_core::DType;
 use tract_tensorflow::tfpb::tensorflow::{AttrValue, GraphDef, NodeDef, attr_value};
 
-use crate::consts::{normalize_const, tensor_to_proto};
+use crate::consts::{MAX_EXPANDED_CONST_BYTES, normalize_const, tensor_to_proto};
 use crate::example_spec::{self, ParseExampleSpec};
 use crate::graph_ref::{Frames, Src, cycle, is_call_op};
 use crate::loader::SavedModelDir;
@@ -79,6 +79,8 @@ struct Freezer<'a, 'd> {
     /// Nodes whose inputs are being resolved: meeting one again means the graph has a cycle,
     /// which would otherwise recurse until the stack overflows.
     resolving: HashSet<(usize, String)>,
+    /// Bytes that expanding compressed constants may still add.
+    const_budget: usize,
     out: FrozenSignature,
 }
 
@@ -106,6 +108,7 @@ pub fn freeze_signature(
         var_consts: HashMap::new(),
         parse_cuts: HashMap::new(),
         resolving: HashSet::new(),
+        const_budget: MAX_EXPANDED_CONST_BYTES,
         out: FrozenSignature {
             graph: GraphDef {
                 versions: graph.versions.clone(),
@@ -384,7 +387,8 @@ impl<'a> Freezer<'a, '_> {
             && let Some(attr_value::Value::Tensor(t)) =
                 node.attr.get_mut("value").and_then(|a| a.value.as_mut())
         {
-            normalize_const(t);
+            normalize_const(t, &mut self.const_budget)
+                .map_err(|e| SavedModelError::Unsupported(format!("constant '{name}': {e}")))?;
         }
         node.device.clear();
         self.out.graph.node.push(node);

@@ -200,3 +200,73 @@ fn nodes_missing_their_data_input_are_errors_not_panics() {
     );
     assert!(err.contains("has a control edge ('^x')"), "{err}");
 }
+
+/// `c = Const` of dtype float and shape `dims` holding `float_val: [1.0]` (TensorFlow's
+/// compressed form: the last value repeats), and `y = x + c`.
+fn compressed_const_graph(dims: &[i64]) -> Vec<NodeDef> {
+    let value = TensorProto {
+        dtype: 1,
+        tensor_shape: Some(TensorShapeProto {
+            dim: dims
+                .iter()
+                .map(|&size| tensor_shape_proto::Dim {
+                    size,
+                    name: String::new(),
+                })
+                .collect(),
+            unknown_rank: false,
+        }),
+        float_val: vec![1.0],
+        ..Default::default()
+    };
+    let c = with_attr(
+        with_attr(node("c", "Const", &[]), "dtype", attr_value::Value::Type(1)),
+        "value",
+        attr_value::Value::Tensor(value),
+    );
+    vec![placeholder(), c, node("y", "AddV2", &["x", "c"])]
+}
+
+#[test]
+fn compressed_constants_expand_within_a_bound() {
+    // 2^30 floats would be a 4 GiB allocation from a 200-byte file.
+    let err = freeze_error("const_4gib", compressed_const_graph(&[1 << 30]), vec![]);
+    assert!(err.contains("constant 'c'"), "{err}");
+    assert!(err.contains("over the 67108864-byte limit"), "{err}");
+    // A shape whose element count overflows.
+    let err = freeze_error(
+        "const_overflow",
+        compressed_const_graph(&[1 << 40, 1 << 40]),
+        vec![],
+    );
+    assert!(err.contains("has too many elements"), "{err}");
+    // Many constants, each under the limit, together over it.
+    let mut nodes = compressed_const_graph(&[1 << 20]);
+    for i in 0..20 {
+        let mut c = nodes[1].clone();
+        c.name = format!("c{i}");
+        let prev = if i == 0 {
+            "c".to_string()
+        } else {
+            format!("s{}", i - 1)
+        };
+        nodes.push(c);
+        nodes.push(node(&format!("s{i}"), "AddV2", &[&prev, &format!("c{i}")]));
+    }
+    nodes.retain(|n| n.name != "y");
+    nodes.push(node("y", "AddV2", &["x", "s19"]));
+    let err = freeze_error("const_many", nodes, vec![]);
+    assert!(err.contains("over the 67108864-byte limit"), "{err}");
+    // Within the limit, the constant is expanded as before.
+    let dir = version_dir(
+        "const_small",
+        &saved_model(compressed_const_graph(&[3]), vec![]),
+    );
+    let saved = SavedModelDir::open(&dir, &["serve"]).unwrap();
+    let frozen = freeze_signature(&saved, "serving_default").unwrap();
+    let c = frozen.graph.node.iter().find(|n| n.name == "c").unwrap();
+    let Some(attr_value::Value::Tensor(t)) = c.attr["value"].value.as_ref() else {
+        panic!("no value");
+    };
+    assert_eq!(t.float_val, vec![1.0; 3]);
+}
