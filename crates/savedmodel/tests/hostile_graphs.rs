@@ -270,3 +270,42 @@ fn compressed_constants_expand_within_a_bound() {
     };
     assert_eq!(t.float_val, vec![1.0; 3]);
 }
+
+/// `y = ParseExample(x, names, key)` with attrs `attrs`, `key` a string Const holding `keys`.
+fn parse_example_graph(keys: &[&str], attrs: &[(&str, attr_value::Value)]) -> Vec<NodeDef> {
+    let key = TensorProto {
+        dtype: 7,
+        tensor_shape: Some(TensorShapeProto::default()),
+        string_val: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    };
+    let key = with_attr(
+        with_attr(
+            node("key", "Const", &[]),
+            "dtype",
+            attr_value::Value::Type(7),
+        ),
+        "value",
+        attr_value::Value::Tensor(key),
+    );
+    let mut parse = node("y", "ParseExample", &["x", "key", "key", "key"]);
+    for (name, value) in attrs {
+        parse = with_attr(parse, name, value.clone());
+    }
+    vec![placeholder(), key, parse]
+}
+
+#[test]
+fn malformed_parse_example_attributes_are_errors_not_panics() {
+    // A negative Ndense once overflowed `2 + Ndense`.
+    let nodes = parse_example_graph(&["k"], &[("Ndense", attr_value::Value::I(-1))]);
+    let err = freeze_error("ndense_negative", nodes, vec![]);
+    assert!(err.contains("fewer inputs than Ndense says"), "{err}");
+    // A dense key constant with no string once panicked on `remove(0)`.
+    let nodes = parse_example_graph(&[], &[("Ndense", attr_value::Value::I(1))]);
+    let err = freeze_error("empty_dense_key", nodes, vec![]);
+    assert!(
+        err.contains("a dense key constant holds no string"),
+        "{err}"
+    );
+}
