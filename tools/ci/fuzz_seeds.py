@@ -158,6 +158,31 @@ def small_saved_models():
         [x, call], [("x", "x:0")], [("y", "y:0")], library=field(1, function))
 
 
+def regression_saved_models():
+    """The inputs behind the fixes listed in docs/fuzzing.md, kept as seeds so that every run
+    checks them again (each once crashed the loader)."""
+    x = node("x", "Placeholder", attrs=[("dtype", attr_type(1))])
+    io = ([("x", "x:0")], [("y", "y:0")])
+    yield "regress_identity_cycle", saved_model(
+        [x, node("a", "Identity", ["b"]), node("b", "Identity", ["a"]), node("y", "Neg", ["b"])], *io)
+    yield "regress_op_cycle", saved_model(
+        [x, node("a", "Neg", ["b"]), node("b", "Neg", ["a"]), node("y", "Neg", ["b"])], *io)
+    yield "regress_read_without_input", saved_model([x, node("y", "ReadVariableOp")], *io)
+    yield "regress_default_from_control", saved_model(
+        [x, node("y", "PlaceholderWithDefault", ["^x"])], *io)
+    for name, dims in [("regress_const_4gib", [1 << 30]), ("regress_const_overflow", [1 << 40, 1 << 40])]:
+        value = field(8, varint_field(1, 1) + field(2, shape(dims)) + field(5, struct.pack("<f", 1.0)))
+        const = node("c", "Const", attrs=[("dtype", attr_type(1)), ("value", value)])
+        yield name, saved_model([x, const, node("y", "AddV2", ["x", "c"])], *io)
+    arg = lambda name: field(1, name.encode()) + varint_field(3, 1)
+    recurse = field(1, b"i") + field(2, b"StatefulPartitionedCall") + field(3, b"a")
+    recurse += string_map(5, "f", field(10, field(1, b"f")))
+    function = field(1, field(1, b"f") + field(2, arg("a")) + field(3, arg("out")))
+    function += field(3, recurse) + string_map(4, "out", b"i:output:0")
+    call = node("y", "StatefulPartitionedCall", ["x"], attrs=[("f", field(10, field(1, b"f")))])
+    yield "regress_recursive_function", saved_model([x, call], *io, library=field(1, function))
+
+
 def fixtures():
     """(name, version dir) of every SavedModel in the repository."""
     yield "half_plus_two", ROOT / "models/half_plus_two/00000123"
@@ -180,6 +205,7 @@ def main():
         data = (version / "variables/variables.data-00000-of-00001").read_bytes()
         sets["bundle_read"].append((f"{name}.bundle", struct.pack("<H", len(index)) + index + data))
     sets["savedmodel_open"] += [(f"{name}.pb", pb) for name, pb in small_saved_models()]
+    sets["savedmodel_open"] += [(f"{name}.pb", pb) for name, pb in regression_saved_models()]
     for target, seeds in sets.items():
         directory = out / target
         directory.mkdir(parents=True, exist_ok=True)
