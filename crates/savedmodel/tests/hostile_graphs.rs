@@ -51,7 +51,6 @@ fn saved_model(nodes: Vec<NodeDef>, functions: Vec<FunctionDef>) -> Vec<u8> {
         inputs: HashMap::from([("x".to_string(), info("x:0"))]),
         outputs: HashMap::from([("y".to_string(), info("y:0"))]),
         method_name: "tensorflow/serving/predict".into(),
-        ..Default::default()
     };
     let graph = GraphDef {
         node: nodes,
