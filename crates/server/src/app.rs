@@ -62,7 +62,10 @@ impl Server {
         .with_file_system_poll_wait_seconds(config.file_system_poll_wait_seconds);
         let loader = Arc::new(
             RuntimeLoader::new(config.saved_model_tags.clone())
-                .with_batching(config.batching.as_ref(), None)
+                .with_batching(
+                    config.batching.as_ref(),
+                    Some(Arc::new(crate::metrics::BatchSizeMetrics)),
+                )
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?,
         );
         let manager = Manager::start(models, loader, options)

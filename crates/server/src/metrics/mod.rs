@@ -10,6 +10,7 @@
 //! a client cannot grow the registry by asking for made-up model names; requests for unknown
 //! models are counted under the empty model name.
 
+mod batch_observer;
 pub mod histogram;
 mod render;
 
@@ -21,6 +22,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tensorserve_core::Code;
 
+pub use batch_observer::BatchSizeMetrics;
 use histogram::{BATCH_SIZE, Histogram, LOAD_SECONDS, SECONDS, TF_LATENCY_MICROS};
 pub use render::render;
 
