@@ -176,8 +176,15 @@ async fn grpc_deadline_while_queued_is_deadline_exceeded() {
     ));
     request.set_timeout(std::time::Duration::from_millis(300));
     let err = client.predict(request).await.unwrap_err();
-    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
-    assert!(err.message().contains("grpc-timeout"), "{}", err.message());
+    // The server answers 1 ms before the deadline, but tonic's client races the same timer, so
+    // on a loaded machine the client's own "Timeout expired" can win; either way the server must
+    // give the queue place back, which the gauge check below proves.
+    if err.code() == Code::DeadlineExceeded {
+        assert!(err.message().contains("grpc-timeout"), "{}", err.message());
+    } else {
+        assert_eq!(err.code(), Code::Cancelled, "{err:?}");
+        assert!(err.message().contains("Timeout expired"), "{err:?}");
+    }
     // The expired call gave its queue place back.
     wait_gauge(s.rest, "tensorserve_requests_queued", model, 0.0).await;
     assert_predictions(&held.finish().await.expect("held request answered"));
