@@ -237,7 +237,7 @@ async fn handle_v1(
             // Admission before the body is read: queued requests hold no body in memory.
             let gate = state.admission().gate(&info.model);
             info.metrics = Some(gate.metrics().clone());
-            let permit = state.admission().admit(&info.model).await?;
+            let permit = state.admission().admit_through(gate, &info.model).await?;
             let body = body::read(headers, body, limit).await?;
             let check = state.config().method_name_check;
             Ok(infer::infer(handle.model, api, body, check, permit).await?)
