@@ -54,13 +54,7 @@ async fn classify_regress_and_multi_inference() {
         .await
         .unwrap()
         .into_inner();
-    let values: Vec<f32> = r
-        .result
-        .unwrap()
-        .regressions
-        .iter()
-        .map(|r| r.value)
-        .collect();
+    let values = regression_values(&r);
     assert_eq!(values, vec![2.5, 4.5]);
     assert_eq!(r.model_spec.unwrap().signature_name, "regress_x_to_y");
 
@@ -78,13 +72,7 @@ async fn classify_regress_and_multi_inference() {
         .await
         .unwrap()
         .into_inner();
-    let values: Vec<f32> = r
-        .result
-        .unwrap()
-        .regressions
-        .iter()
-        .map(|r| r.value)
-        .collect();
+    let values = regression_values(&r);
     assert_eq!(values, vec![5.0, 5.0]);
 
     // Errors.
@@ -337,4 +325,10 @@ async fn unix_socket() {
         .unwrap()
         .into_inner();
     assert_eq!(r.outputs["y"].float_val, vec![3.0]);
+}
+
+/// The values of a regression response, in example order.
+fn regression_values(r: &tensorserve_proto::tensorflow::serving::RegressionResponse) -> Vec<f32> {
+    let result = r.result.as_ref().expect("a regression result");
+    result.regressions.iter().map(|r| r.value).collect()
 }
