@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Fuzzes tensorserve's untrusted-input decoders for a bounded time (docs/fuzzing.md).
 #
-# Installs cargo-fuzz if missing (into ~/.cargo/bin, so it is cached), builds every target with
-# AddressSanitizer, seeds each corpus (tools/ci/fuzz_seeds.py), runs each target for
-# FUZZ_SECONDS and exits non-zero on the first finding, printing the reproducer.
+# Installs cargo-fuzz if missing (into ~/.cargo/bin, so it is cached), builds every target
+# (with AddressSanitizer unless FUZZ_SANITIZER says otherwise), seeds each corpus
+# (tools/ci/fuzz_seeds.py), runs each target for FUZZ_SECONDS and exits non-zero on the first
+# finding, printing the reproducer.
 #
 # Environment:
 #   FUZZ_SECONDS     seconds per target (default 50; five targets, so about 4 min plus the build)
 #   FUZZ_TARGETS     space-separated subset of targets (default: all)
 #   FUZZ_TARGET_DIR  cargo target directory for the sanitizer build (default fuzz/target)
+#   FUZZ_SANITIZER   address (default) or none. `.ci/run` uses none: the code under test is safe
+#                    Rust, so the findings that matter (panics, overflow and debug assertions,
+#                    oversized allocations, hangs) need no ASan, and without it the build of
+#                    tract that the readers link (for its protobuf types) fits CI's budget
+#                    (docs/fuzzing.md, "Sanitizers").
 #   FUZZ_TOOLCHAIN   rustup toolchain, e.g. "nightly" (default: the pinned one, with
 #                    RUSTC_BOOTSTRAP=1 to unlock -Zsanitizer on a stable compiler)
 set -euo pipefail
@@ -16,6 +22,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-50}
+SANITIZER=${FUZZ_SANITIZER:-address}
 TARGETS=${FUZZ_TARGETS:-"json_predict json_examples example_decode bundle_read savedmodel_open"}
 TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
 CARGO_FUZZ_VERSION=0.13.2
@@ -54,9 +61,9 @@ echo "== $(cargo-fuzz --version)"
 # The fuzz crate has its own lock file; refuse to run with one that is out of date.
 "${CARGO[@]}" metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
 
-echo "== building targets (AddressSanitizer, debug assertions) into $TARGET_DIR"
+echo "== building targets (sanitizer: $SANITIZER, debug assertions) into $TARGET_DIR"
 build_started=$SECONDS
-(cd fuzz && "${CARGO[@]}" fuzz build --target-dir "$TARGET_DIR")
+(cd fuzz && "${CARGO[@]}" fuzz build --sanitizer "$SANITIZER" --target-dir "$TARGET_DIR")
 echo "   built in $((SECONDS - build_started)) s"
 
 CORPUS=$ROOT/fuzz/corpus
@@ -72,7 +79,8 @@ for target in $TARGETS; do
     # -malloc_limit_mb: no single allocation may reach 256 MiB from an input of at most 64 KiB
     # (readers must bound what they allocate by the input); -rss_limit_mb leaves ASan headroom.
     set +e
-    (cd fuzz && "${CARGO[@]}" fuzz run --target-dir "$TARGET_DIR" "$target" "$CORPUS/$target" -- \
+    (cd fuzz && "${CARGO[@]}" fuzz run --sanitizer "$SANITIZER" --target-dir "$TARGET_DIR" \
+        "$target" "$CORPUS/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -max_len="$len" -timeout=10 \
         -rss_limit_mb=2048 -malloc_limit_mb=256 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" $(dict_args "$target")) >"$log" 2>&1
