@@ -21,7 +21,7 @@ REPORT=${REPORT:-${TMPDIR:-/tmp}/request-report.svg}
 
 if command -v cargo >/dev/null; then
     cargo build --release --quiet -p tensorserve-load
-    LOAD=target/release/tensorserve-load
+    LOAD=${CARGO_TARGET_DIR:-target}/release/tensorserve-load
 elif command -v tensorserve-load >/dev/null; then
     LOAD=tensorserve-load
 else

@@ -36,8 +36,10 @@
 #  6. stops the server as the kubelet does (SIGTERM to PID 1, SIGKILL after
 #     the Deployment's terminationGracePeriodSeconds) while polling readiness
 #     and predict over loopback, then `podman kube down`; checks that the
-#     server turned not-ready, kept serving while draining, and exited with
-#     status 0 (not 137, SIGKILL) within the grace period.
+#     grace period outlasts the server's drain delay + shutdown grace, and
+#     that the server turned not-ready, kept serving while draining, logged
+#     the signal and the end of its drain, and exited with status 0 (not 137,
+#     SIGKILL) after its drain delay and within the grace period.
 # Everything stays on 127.0.0.1. KEEP=1 keeps the work directory.
 set -euo pipefail
 
@@ -302,7 +304,24 @@ ok "resident memory $rss"
 
 # --- 6. stop it the way Kubernetes does ---------------------------------------
 step "SIGTERM, as the kubelet sends it, then podman kube down"
-grace=$("$PY" -c 'import sys,yaml; d=[x for x in yaml.safe_load_all(open(sys.argv[1])) if x["kind"]=="Deployment"][0]; print(d["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30))' "$M/play.yaml")
+read -r grace drain sgrace < <("$PY" - "$M/play.yaml" <<'EOF'
+import sys, yaml
+d = [x for x in yaml.safe_load_all(open(sys.argv[1])) if x["kind"] == "Deployment"][0]
+pod = d["spec"]["template"]["spec"]
+# The server's defaults (crates/server/src/flags.rs) unless the container overrides them.
+flags = {"drain_delay_seconds": 5.0, "shutdown_grace_seconds": 20.0}
+for arg in pod["containers"][0].get("args", []) + pod["containers"][0].get("command", [])[1:]:
+    name, _, value = arg.lstrip("-").partition("=")
+    if name in flags and value:
+        flags[name] = float(value)
+print(pod.get("terminationGracePeriodSeconds", 30), flags["drain_delay_seconds"], flags["shutdown_grace_seconds"])
+EOF
+)
+# The stop timeout must outlast the server's whole drain, or a slow drain would
+# be SIGKILLed and an exit-0 check on a quick one would prove little.
+awk -v g="$grace" -v d="$drain" -v s="$sgrace" 'BEGIN{exit !(g > d + s)}' \
+    || fail "terminationGracePeriodSeconds ($grace s) does not exceed the server's drain delay + shutdown grace ($drain + $sgrace s)"
+ok "stop timeout ${grace} s (terminationGracePeriodSeconds) > drain delay ${drain} s + shutdown grace ${sgrace} s"
 # The kubelet stops a pod's containers first (SIGTERM to PID 1, SIGKILL after
 # terminationGracePeriodSeconds) and its sandbox last. `podman stop -t GRACE`
 # on the server's container does the same, while the pod's infra container
@@ -353,8 +372,18 @@ case "$exit_code" in
     137) fail "exit status 137: killed by SIGKILL after ${grace} s; the server did not exit on SIGTERM" ;;
     *) fail "the server exited with status $exit_code after SIGTERM" ;;
 esac
+# Status 0 alone could also be a crash handled as success; the server's own
+# log lines (crates/server/src/cli.rs) show it took the SIGTERM path.
+grep -q 'shutdown signal received' "$M/server.log" \
+    || fail "the server log has no 'shutdown signal received' line: it did not see SIGTERM"
+grep -q 'shutdown complete' "$M/server.log" \
+    || fail "the server log has no 'shutdown complete' line: it did not finish its drain"
+ok "the server logged the signal and the end of its drain"
 awk -v e="$elapsed" -v t="$grace" 'BEGIN{exit !(e < t)}' \
     || fail "stopping took $elapsed s, not less than terminationGracePeriodSeconds ($grace s)"
+awk -v e="$elapsed" -v d="$drain" 'BEGIN{exit !(e >= d)}' \
+    || fail "the server exited after $elapsed s, before its ${drain} s drain delay was over"
+ok "exited after its ${drain} s drain delay and before the ${grace} s limit"
 [[ "$not_ready" != never ]] || fail "GET /v2/health/ready never stopped answering 200 after SIGTERM"
 ok "readiness dropped ${not_ready} s after SIGTERM"
 (( served_after > 0 )) || fail "no prediction was served after readiness dropped: the server stopped serving without draining"

@@ -136,7 +136,19 @@ pub struct Tensor {
 impl Tensor {
     /// Builds a tensor, checking that the element count matches the shape.
     pub fn new(shape: Vec<usize>, data: TensorData) -> Result<Tensor, Status> {
-        let expected = shape.iter().product::<usize>();
+        // Shapes come from untrusted bytes (protobuf dims, model attrs): a product that
+        // overflows is an error, not a panic, and a zero dimension makes the others irrelevant.
+        let expected = if shape.contains(&0) {
+            Some(0)
+        } else {
+            shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+        };
+        let Some(expected) = expected else {
+            return Err(Status::new(
+                Code::InvalidArgument,
+                format!("tensor of shape {shape:?} has too many elements"),
+            ));
+        };
         if expected != data.len() {
             return Err(Status::new(
                 Code::InvalidArgument,

@@ -13,9 +13,12 @@ use clap::{Parser, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{
-    Config, ConfigError, Load, OpenLoop, Output, Plan, default_threads, parse_duration, parse_stage,
+    Config, ConfigError, Load, OpenLoop, Output, Plan, TargetSpec, default_threads, parse_duration,
+    parse_stage,
 };
 use crate::schedule::{Arrivals, Stage};
+use crate::target::Target;
+use crate::target::grpc::{GrpcSpec, GrpcTarget};
 use crate::target::http::{HttpSpec, HttpTarget, predict_url};
 use crate::{DEFAULT_BODY, DEFAULT_MODEL, DEFAULT_URL, progress, report};
 
@@ -32,9 +35,20 @@ pub struct Args {
     #[arg(default_value = DEFAULT_URL)]
     pub url: String,
 
-    /// Model whose predict endpoint is used when URL has no path.
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    pub model: String,
+    /// Model whose predict endpoint is used when URL has no path; with --grpc, the model to
+    /// call [default: half_plus_two, or the one named in a gRPC --body-file].
+    #[arg(long)]
+    pub model: Option<String>,
+
+    /// Call TF Serving's gRPC PredictionService/Predict on HOST:PORT (its --port, 8500) instead
+    /// of REST. The request is the lab's (input `x` = [1.0, 2.0, 5.0]) unless --body-file gives
+    /// a serialized PredictRequest.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["url", "method", "headers", "body"])]
+    pub grpc: Option<String>,
+
+    /// With --grpc: the signature to call [default: serving_default].
+    #[arg(long, requires = "grpc")]
+    pub signature: Option<String>,
 
     /// HTTP method.
     #[arg(short = 'X', long, default_value = "POST")]
@@ -44,7 +58,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "body_file")]
     pub body: Option<String>,
 
-    /// Read the request body from a file.
+    /// Read the request body from a file (with --grpc: a serialized PredictRequest).
     #[arg(long, value_name = "FILE")]
     pub body_file: Option<PathBuf>,
 
@@ -185,9 +199,31 @@ impl Args {
         };
         plan.validate()?;
 
+        let target = match &self.grpc {
+            Some(addr) => TargetSpec::Grpc(self.grpc_spec(addr)?),
+            None => TargetSpec::Http(self.http_spec()?),
+        };
+        let progress = match self.progress {
+            Progress::Auto => std::io::stderr().is_terminal(),
+            Progress::Always => true,
+            Progress::Never => false,
+        };
+        Ok(Config {
+            target,
+            plan,
+            output: Output {
+                json: self.json,
+                report: self.report,
+                progress,
+            },
+        })
+    }
+
+    /// The REST request: URL, method, headers and body.
+    fn http_spec(&self) -> Result<HttpSpec, ConfigError> {
         let method = self.method.to_ascii_uppercase();
         let body =
-            match (self.body, &self.body_file) {
+            match (self.body.clone(), &self.body_file) {
                 (Some(body), _) => Bytes::from(body),
                 (None, Some(path)) => std::fs::read(path).map(Bytes::from).map_err(|source| {
                     ConfigError::BodyFile {
@@ -208,27 +244,34 @@ impl Args {
                     .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
             })
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| invalid("a --header must look like `Name: value`"))?;
-        let http = HttpSpec {
-            url: predict_url(&self.url, &self.model),
+            .ok_or_else(|| {
+                ConfigError::Invalid("a --header must look like `Name: value`".into())
+            })?;
+        let model = self.model.as_deref().unwrap_or(DEFAULT_MODEL);
+        Ok(HttpSpec {
+            url: predict_url(&self.url, model),
             method,
             headers,
             body,
-        };
-        let progress = match self.progress {
-            Progress::Auto => std::io::stderr().is_terminal(),
-            Progress::Always => true,
-            Progress::Never => false,
-        };
-        Ok(Config {
-            http,
-            plan,
-            output: Output {
-                json: self.json,
-                report: self.report,
-                progress,
-            },
         })
+    }
+
+    /// The gRPC Predict request: the lab's, or the one in --body-file.
+    fn grpc_spec(&self, addr: &str) -> Result<GrpcSpec, ConfigError> {
+        let model = self.model.as_deref();
+        let signature = self.signature.as_deref();
+        let Some(path) = &self.body_file else {
+            return Ok(GrpcSpec::lab(
+                addr,
+                model.unwrap_or(DEFAULT_MODEL),
+                signature,
+            ));
+        };
+        let encoded = std::fs::read(path).map_err(|source| ConfigError::BodyFile {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(GrpcSpec::from_encoded(addr, &encoded, model, signature)?)
     }
 }
 
@@ -257,7 +300,14 @@ pub fn main() -> ExitCode {
 
 /// Runs a validated configuration: the load, then the summary on stdout and the files.
 pub fn run_config(config: Config) -> anyhow::Result<()> {
-    let target = Arc::new(HttpTarget::new(&config.http)?);
+    match &config.target {
+        TargetSpec::Http(spec) => run_target(HttpTarget::new(spec)?, &config),
+        TargetSpec::Grpc(spec) => run_target(GrpcTarget::new(spec)?, &config),
+    }
+}
+
+fn run_target<T: Target>(target: T, config: &Config) -> anyhow::Result<()> {
+    let target = Arc::new(target);
     // The control loop only; requests are sent from the run's own threads.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -279,7 +329,7 @@ pub fn run_config(config: Config) -> anyhow::Result<()> {
                 }
             });
             if show {
-                eprintln!("{} — {}", target_line(&config), config.plan.describe());
+                eprintln!("{} — {}", target.describe(), config.plan.describe());
             }
             crate::run(target, &config.plan, &interrupt, |sample| {
                 if show {
@@ -304,10 +354,6 @@ pub fn run_config(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn target_line(config: &Config) -> String {
-    format!("{} {}", config.http.method, config.http.url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,15 +364,43 @@ mod tests {
             .into_config()
     }
 
+    fn http(c: &Config) -> &HttpSpec {
+        match &c.target {
+            TargetSpec::Http(spec) => spec,
+            TargetSpec::Grpc(_) => panic!("a REST target expected"),
+        }
+    }
+
+    #[test]
+    fn grpc_target() {
+        let c = config(&["--grpc", "192.0.2.1:8500", "--signature", "s", "-r", "5"]).unwrap();
+        let TargetSpec::Grpc(spec) = &c.target else {
+            panic!("a gRPC target expected")
+        };
+        assert_eq!(spec.addr, "192.0.2.1:8500");
+        let model_spec = spec.request.model_spec.as_ref().unwrap();
+        assert_eq!(
+            (model_spec.name.as_str(), model_spec.signature_name.as_str()),
+            (DEFAULT_MODEL, "s")
+        );
+        assert!(Args::try_parse_from(["x", "--grpc", "h:1", "--body", "{}"]).is_err());
+        assert!(Args::try_parse_from(["x", "--grpc", "h:1", "http://h:2"]).is_err());
+        assert!(Args::try_parse_from(["x", "--signature", "s"]).is_err());
+        assert!(matches!(
+            config(&["--grpc", "h:1", "--body-file", "/nonexistent/request.pb"]),
+            Err(ConfigError::BodyFile { .. })
+        ));
+    }
+
     #[test]
     fn defaults_are_the_labs_request_for_ten_seconds() {
         let c = config(&[]).unwrap();
         assert_eq!(
-            c.http.url,
+            http(&c).url,
             "http://127.0.0.1:8501/v1/models/half_plus_two:predict"
         );
-        assert_eq!(c.http.method, "POST");
-        assert_eq!(c.http.body, DEFAULT_BODY);
+        assert_eq!(http(&c).method, "POST");
+        assert_eq!(http(&c).body, DEFAULT_BODY);
         assert_eq!(c.plan.load, Load::Closed { connections: 10 });
         assert_eq!(c.plan.duration, Some(Duration::from_secs(10)));
     }
@@ -347,7 +421,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            c.http.url,
+            http(&c).url,
             "http://192.0.2.1:30001/v1/models/half_plus_two:predict"
         );
         let Load::Open(open) = &c.plan.load else {
@@ -387,12 +461,15 @@ mod tests {
     fn body_and_headers() {
         let c = config(&["-X", "get", "http://h:1/v1/models/m"]).unwrap();
         assert_eq!(
-            (c.http.method.as_str(), c.http.body.is_empty()),
+            (http(&c).method.as_str(), http(&c).body.is_empty()),
             ("GET", true)
         );
         let c = config(&["--body", "{}", "-H", "X-A: b: c"]).unwrap();
-        assert_eq!(c.http.body, "{}");
-        assert_eq!(c.http.headers, vec![("X-A".to_owned(), "b: c".to_owned())]);
+        assert_eq!(http(&c).body, "{}");
+        assert_eq!(
+            http(&c).headers,
+            vec![("X-A".to_owned(), "b: c".to_owned())]
+        );
         assert!(matches!(
             config(&["--body-file", "/nonexistent/body"]),
             Err(ConfigError::BodyFile { .. })

@@ -8,17 +8,27 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::schedule::{Arrivals, Stage};
+use crate::target::grpc::{GrpcSpec, GrpcTargetError};
 use crate::target::http::{HttpSpec, HttpTargetError};
 
 /// Everything a run needs, validated.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The request to send.
-    pub http: HttpSpec,
+    pub target: TargetSpec,
     /// How to send it.
     pub plan: Plan,
     /// Where results go.
     pub output: Output,
+}
+
+/// The request to send, over REST (or any HTTP URL) or gRPC.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetSpec {
+    /// An HTTP/1.1 request.
+    Http(HttpSpec),
+    /// TF Serving's gRPC Predict.
+    Grpc(GrpcSpec),
 }
 
 /// Where a run's results go besides the summary on stdout.
@@ -247,6 +257,9 @@ pub enum ConfigError {
     /// The URL, method or a header is not usable.
     #[error(transparent)]
     Target(#[from] HttpTargetError),
+    /// The gRPC address or request is not usable.
+    #[error(transparent)]
+    Grpc(#[from] GrpcTargetError),
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h`, combinations like `1m30s`, or a bare number of seconds.

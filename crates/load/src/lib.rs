@@ -13,7 +13,8 @@
 //!   of outstanding requests is bounded; arrivals beyond the bound are counted as `dropped`.
 //!
 //! What is sent is a [`Target`]: [`HttpTarget`] speaks HTTP/1.1 over keep-alive hyper connections
-//! (TF Serving REST predict by default); a gRPC Predict target can implement the same trait.
+//! (TF Serving REST predict by default); [`GrpcTarget`] calls TF Serving's gRPC
+//! `PredictionService/Predict` over HTTP/2 (tonic, with `tensorserve-proto`'s generated client).
 //!
 //! `main.rs` is a thin shell over [`cli::main`]; tests call [`run`] directly.
 
@@ -26,10 +27,11 @@ pub mod schedule;
 pub mod stats;
 pub mod target;
 
-pub use config::{Config, ConfigError, Load, OpenLoop, Plan};
+pub use config::{Config, ConfigError, Load, OpenLoop, Plan, TargetSpec};
 pub use report::{Report, Sample, StopReason};
 pub use runner::run;
 pub use schedule::{Arrivals, Stage};
+pub use target::grpc::{GrpcSpec, GrpcTarget};
 pub use target::http::{HttpSpec, HttpTarget};
 pub use target::{Connection, ErrorKind, Target};
 

@@ -57,49 +57,89 @@ fn push_le<T: LeBytes>(out: &mut Vec<u8>, values: &[T]) {
     }
 }
 
+/// How many bytes the compressed constants of one signature may expand to in total. TensorFlow
+/// compresses constants that repeat their last value (zeros, fills), which real models keep
+/// small; without a bound, a few bytes declaring a huge shape would make the importer allocate
+/// gigabytes.
+pub const MAX_EXPANDED_CONST_BYTES: usize = 64 << 20;
+
 /// Expands TensorFlow's compressed constants. A typed value list shorter than the shape means
 /// "repeat the last value"; an empty one means zeros. Engines that expect the full length would
 /// otherwise reject the tensor (runtime-notes §1.5.2).
-pub fn normalize_const(proto: &mut TensorProto) {
+///
+/// `budget` is how many bytes expansion may still add; it is reduced by what this call adds, and
+/// a constant that would exceed it (or whose shape overflows) is an error, with nothing expanded.
+pub fn normalize_const(proto: &mut TensorProto, budget: &mut usize) -> Result<(), String> {
     if !proto.tensor_content.is_empty() {
-        return;
+        return Ok(());
     }
     let Some(shape) = proto.tensor_shape.as_ref() else {
-        return;
+        return Ok(());
     };
     if shape.dim.iter().any(|d| d.size < 0) {
-        return;
+        return Ok(());
     }
-    let n: i64 = shape.dim.iter().map(|d| d.size).product();
-    let n = n as usize;
-    fn fill<T: Clone + Default>(v: &mut Vec<T>, n: usize) {
-        if v.len() < n {
-            let last = v.last().cloned().unwrap_or_default();
-            v.resize(n, last);
+    let n = shape
+        .dim
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(usize::try_from(d.size).ok()?))
+        .ok_or_else(|| {
+            format!(
+                "a constant of shape {:?} has too many elements",
+                dims(shape)
+            )
+        })?;
+    /// Pads `v` to `n` values with its last one; `size` is the bytes one copy of it costs.
+    fn fill<T: Clone + Default>(
+        v: &mut Vec<T>,
+        n: usize,
+        budget: &mut usize,
+        size: impl Fn(&T) -> usize,
+    ) -> Result<(), String> {
+        if v.len() >= n {
+            return Ok(());
         }
+        let last = v.last().cloned().unwrap_or_default();
+        let cost = (n - v.len()).saturating_mul(size(&last));
+        if cost > *budget {
+            return Err(format!(
+                "a compressed constant of {n} elements would expand to {cost} bytes, over the \
+                 {MAX_EXPANDED_CONST_BYTES}-byte limit for expanded constants"
+            ));
+        }
+        *budget -= cost;
+        v.resize(n, last);
+        Ok(())
+    }
+    fn width<T>(_: &T) -> usize {
+        std::mem::size_of::<T>()
     }
     use tract_tensorflow::tfpb::tensorflow::DataType as D;
     match D::try_from(proto.dtype) {
-        Ok(D::DtFloat) => fill(&mut proto.float_val, n),
-        Ok(D::DtDouble) => fill(&mut proto.double_val, n),
+        Ok(D::DtFloat) => fill(&mut proto.float_val, n, budget, width),
+        Ok(D::DtDouble) => fill(&mut proto.double_val, n, budget, width),
         Ok(D::DtInt32 | D::DtInt16 | D::DtInt8 | D::DtUint8 | D::DtUint16) => {
-            fill(&mut proto.int_val, n)
+            fill(&mut proto.int_val, n, budget, width)
         }
-        Ok(D::DtInt64) => fill(&mut proto.int64_val, n),
-        Ok(D::DtBool) => fill(&mut proto.bool_val, n),
-        Ok(D::DtString) => fill(&mut proto.string_val, n),
-        Ok(D::DtHalf | D::DtBfloat16) => fill(&mut proto.half_val, n),
-        Ok(D::DtUint32) => fill(&mut proto.uint32_val, n),
-        Ok(D::DtUint64) => fill(&mut proto.uint64_val, n),
-        _ => {}
+        Ok(D::DtInt64) => fill(&mut proto.int64_val, n, budget, width),
+        Ok(D::DtBool) => fill(&mut proto.bool_val, n, budget, width),
+        Ok(D::DtString) => fill(&mut proto.string_val, n, budget, |s| width(s) + s.len()),
+        Ok(D::DtHalf | D::DtBfloat16) => fill(&mut proto.half_val, n, budget, width),
+        Ok(D::DtUint32) => fill(&mut proto.uint32_val, n, budget, width),
+        Ok(D::DtUint64) => fill(&mut proto.uint64_val, n, budget, width),
+        _ => Ok(()),
     }
+}
+
+fn dims(shape: &TensorShapeProto) -> Vec<i64> {
+    shape.dim.iter().map(|d| d.size).collect()
 }
 
 /// Reads a (small) constant TensorProto into a core tensor: typed value fields or raw content,
 /// with compressed values expanded. Used for ParseExample's keys and defaults.
 pub fn proto_to_tensor(proto: &TensorProto) -> Option<Tensor> {
     let mut proto = proto.clone();
-    normalize_const(&mut proto);
+    normalize_const(&mut proto, &mut MAX_EXPANDED_CONST_BYTES.clone()).ok()?;
     let shape: Vec<usize> = proto
         .tensor_shape
         .as_ref()?
@@ -160,11 +200,13 @@ mod tests {
             }),
             ..Default::default()
         };
-        normalize_const(&mut p);
+        let mut budget = MAX_EXPANDED_CONST_BYTES;
+        normalize_const(&mut p, &mut budget).unwrap();
         assert_eq!(p.int_val, vec![0, 0, 0]);
         p.int_val = vec![4];
-        normalize_const(&mut p);
+        normalize_const(&mut p, &mut budget).unwrap();
         assert_eq!(p.int_val, vec![4, 4, 4]);
+        assert_eq!(budget, MAX_EXPANDED_CONST_BYTES - 3 * 4 - 2 * 4);
     }
 
     #[test]

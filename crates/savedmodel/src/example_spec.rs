@@ -13,7 +13,7 @@ use tract_tensorflow::tfpb::tensorflow::{NodeDef, attr_value};
 
 use crate::SavedModelError;
 use crate::consts::proto_to_tensor;
-use crate::graph_ref::{Frames, Src};
+use crate::graph_ref::{Frames, Src, cycle};
 use crate::loader::SavedModelDir;
 use crate::variables::const_tensor;
 
@@ -60,7 +60,8 @@ pub fn spec_for_node<'a>(
         .filter_map(Result::transpose)
         .collect::<Result<_, _>>()?;
     let int_attr = |name: &str| match node.attr.get(name).and_then(|a| a.value.as_ref()) {
-        Some(attr_value::Value::I(i)) => *i as usize,
+        // A negative count cannot be satisfied; saturating keeps the range checks below exact.
+        Some(attr_value::Value::I(i)) => usize::try_from(*i).unwrap_or(usize::MAX),
         _ => 0,
     };
     let (dense_keys, defaults): (Vec<String>, &[Src]) = if node.op == "ParseExample" {
@@ -69,10 +70,15 @@ pub fn spec_for_node<'a>(
             return Err(unsupported(node, "sparse features are not supported yet"));
         }
         let keys = refs
-            .get(2..2 + ndense)
+            .get(2..2usize.saturating_add(ndense))
             .ok_or_else(|| unsupported(node, "fewer inputs than Ndense says"))?
             .iter()
-            .map(|k| const_strings(frames, k.clone(), node).map(|mut v| v.remove(0)))
+            .map(|k| {
+                const_strings(frames, k.clone(), node)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| unsupported(node, "a dense key constant holds no string"))
+            })
             .collect::<Result<_, _>>()?;
         (keys, refs.get(2 + ndense..).unwrap_or_default())
     } else {
@@ -138,8 +144,12 @@ fn default_value<'a>(
     frames: &mut Frames<'a>,
     mut src: Src,
 ) -> Result<Option<&'a tract_tensorflow::tfpb::tensorflow::TensorProto>, SavedModelError> {
+    let mut seen = std::collections::HashSet::new();
     loop {
         src = frames.skip_identities(src)?;
+        if !seen.insert(src.clone()) {
+            return Err(cycle(&frames.frames[src.frame].prefix, &src.node));
+        }
         let node = frames.node(src.frame, &src.node)?;
         if node.op != "Reshape" {
             return const_tensor(frames, src);
@@ -202,8 +212,20 @@ impl ParseExampleSpec {
 
 impl DenseFeature {
     fn extract(&self, examples: &[Example]) -> Result<Tensor, Status> {
-        let per_example: usize = self.shape.iter().map(|&d| d.max(0) as usize).product();
-        let mut data = TensorData::with_capacity(self.dtype, per_example * examples.len());
+        let per_example = self
+            .shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d.max(0) as usize))
+            .ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "Feature: {} has a shape with too many elements: {:?}",
+                    self.key, self.shape
+                ))
+            })?;
+        // The values are appended as they are checked; reserving for the declared shape up
+        // front would let a model's shape attribute alone demand any amount of memory.
+        let hint = per_example.saturating_mul(examples.len()).min(1 << 16);
+        let mut data = TensorData::with_capacity(self.dtype, hint);
         for (index, example) in examples.iter().enumerate() {
             let values = match example.features.get(&self.key) {
                 Some(feature) => feature_values(feature, self.dtype),

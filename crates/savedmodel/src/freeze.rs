@@ -13,14 +13,14 @@
 //! - default attrs are restored and compressed constants expanded;
 //! - control edges are dropped: a frozen inference graph has no side effects to order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tensorserve_core::DType;
 use tract_tensorflow::tfpb::tensorflow::{AttrValue, GraphDef, NodeDef, attr_value};
 
-use crate::consts::{normalize_const, tensor_to_proto};
+use crate::consts::{MAX_EXPANDED_CONST_BYTES, normalize_const, tensor_to_proto};
 use crate::example_spec::{self, ParseExampleSpec};
-use crate::graph_ref::{Frames, Src, is_call_op};
+use crate::graph_ref::{Frames, Src, cycle, is_call_op};
 use crate::loader::SavedModelDir;
 use crate::tables::{self, TableInit};
 use crate::{SavedModelError, opdefs, variables};
@@ -82,6 +82,11 @@ struct Freezer<'a, 'd> {
     parse_cuts: HashMap<(usize, String), usize>,
     table_inits: HashMap<Src, TableInit>,
     table_consts: HashMap<Src, (String, String)>,
+    /// Nodes whose inputs are being resolved: meeting one again means the graph has a cycle,
+    /// which would otherwise recurse until the stack overflows.
+    resolving: HashSet<(usize, String)>,
+    /// Bytes that expanding compressed constants may still add.
+    const_budget: usize,
     out: FrozenSignature,
 }
 
@@ -111,6 +116,8 @@ pub fn freeze_signature(
         parse_cuts: HashMap::new(),
         table_inits,
         table_consts: HashMap::new(),
+        resolving: HashSet::new(),
+        const_budget: MAX_EXPANDED_CONST_BYTES,
         out: FrozenSignature {
             graph: GraphDef {
                 versions: graph.versions.clone(),
@@ -210,6 +217,19 @@ impl<'a> Freezer<'a, '_> {
         {
             return Ok(Value::Tensor(ph.clone(), 0));
         }
+        let key = (src.frame, src.node.clone());
+        if self.emitted.contains_key(&key) {
+            return self.emit(&src);
+        }
+        if !self.resolving.insert(key.clone()) {
+            return Err(cycle(&self.frames.frames[src.frame].prefix, &src.node));
+        }
+        let value = self.resolve_uncached(src);
+        self.resolving.remove(&key);
+        value
+    }
+
+    fn resolve_uncached(&mut self, src: Src) -> Result<Value, SavedModelError> {
         let node = self.frames.node(src.frame, &src.node)?;
         let prefix = self.frames.frames[src.frame].prefix.clone();
         match node.op.as_str() {
@@ -227,10 +247,7 @@ impl<'a> Freezer<'a, '_> {
             op if tables::is_table_op(op) => Ok(Value::Table(src)),
             "VariableV2" | "Variable" => self.variable_const(&src),
             "ReadVariableOp" => {
-                let input = self
-                    .frames
-                    .parse_ref(src.frame, &node.input[0])?
-                    .expect("not a control input");
+                let input = self.data_input(src.frame, node)?;
                 match self.resolve(input)? {
                     Value::Resource(var) => self.variable_const(&var),
                     _ => Err(SavedModelError::InvalidGraph(format!(
@@ -240,10 +257,7 @@ impl<'a> Freezer<'a, '_> {
                 }
             }
             "PlaceholderWithDefault" => {
-                let input = self
-                    .frames
-                    .parse_ref(src.frame, &node.input[0])?
-                    .expect("not a control input");
+                let input = self.data_input(src.frame, node)?;
                 self.resolve(input)
             }
             "Placeholder" => Err(SavedModelError::Unsupported(format!(
@@ -257,6 +271,22 @@ impl<'a> Freezer<'a, '_> {
             }
             _ => self.emit(&src),
         }
+    }
+
+    /// The first input of a node that must have one, which must be a data (not control) edge.
+    fn data_input(&self, frame: usize, node: &NodeDef) -> Result<Src, SavedModelError> {
+        let first = node.input.first().ok_or_else(|| {
+            SavedModelError::InvalidGraph(format!(
+                "{} node '{}{}' has no input",
+                node.op, self.frames.frames[frame].prefix, node.name
+            ))
+        })?;
+        self.frames.parse_ref(frame, first)?.ok_or_else(|| {
+            SavedModelError::InvalidGraph(format!(
+                "{} node '{}{}' has a control edge ('{first}') where its data input belongs",
+                node.op, self.frames.frames[frame].prefix, node.name
+            ))
+        })
     }
 
     /// Drops placeholders nothing reads, such as a string input that only fed a lifted
@@ -379,7 +409,8 @@ impl<'a> Freezer<'a, '_> {
             && let Some(attr_value::Value::Tensor(t)) =
                 node.attr.get_mut("value").and_then(|a| a.value.as_mut())
         {
-            normalize_const(t);
+            normalize_const(t, &mut self.const_budget)
+                .map_err(|e| SavedModelError::Unsupported(format!("constant '{name}': {e}")))?;
         }
         node.device.clear();
         self.out.graph.node.push(node);

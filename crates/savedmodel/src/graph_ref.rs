@@ -6,7 +6,7 @@
 //! output port. A function argument resolves to the caller's [`Src`], so values flow through
 //! calls without the callee being copied.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tract_tensorflow::tfpb::tensorflow::{FunctionDef, GraphDef, NodeDef};
 
@@ -35,7 +35,17 @@ pub struct Frame<'a> {
     pub prefix: String,
     /// Function arguments bound to the caller's tensors.
     pub args: HashMap<String, Src>,
+    /// How many calls deep this frame is (0 for the main graph).
+    pub depth: usize,
 }
+
+/// How deeply function calls may nest. Keras and tf.function models nest a handful of levels; a
+/// function that (directly or not) calls itself would otherwise create frames without end.
+pub const MAX_CALL_DEPTH: usize = 64;
+
+/// How many function calls one import may inline: a few levels of functions that each call the
+/// next twice are enough to multiply the work beyond any real model.
+pub const MAX_CALL_FRAMES: usize = 100_000;
 
 /// All frames created so far, and the function library they come from.
 pub struct Frames<'a> {
@@ -65,6 +75,7 @@ impl<'a> Frames<'a> {
             function: None,
             prefix: String::new(),
             args: HashMap::new(),
+            depth: 0,
         };
         Frames {
             frames: vec![main],
@@ -205,6 +216,19 @@ impl<'a> Frames<'a> {
             .map(|a| a.name.clone())
             .zip(inputs)
             .collect();
+        if self.frames.len() > MAX_CALL_FRAMES {
+            return Err(SavedModelError::Unsupported(format!(
+                "the graph inlines more than {MAX_CALL_FRAMES} function calls"
+            )));
+        }
+        let depth = self.frames[frame].depth + 1;
+        if depth > MAX_CALL_DEPTH {
+            return Err(SavedModelError::Unsupported(format!(
+                "function calls nest more than {MAX_CALL_DEPTH} deep at '{}{}' (a recursive \
+                 function?)",
+                self.frames[frame].prefix, call.name
+            )));
+        }
         let prefix = format!("{}{}/", self.frames[frame].prefix, call.name);
         self.frames.push(Frame {
             nodes: callee
@@ -215,6 +239,7 @@ impl<'a> Frames<'a> {
             function: Some(callee),
             prefix,
             args,
+            depth,
         });
         let id = self.frames.len() - 1;
         self.calls.insert((frame, call.name.clone()), id);
@@ -249,7 +274,11 @@ impl<'a> Frames<'a> {
 
     /// Follows `Identity` nodes and call boundaries back to the node that produces `src`.
     pub fn skip_identities(&mut self, mut src: Src) -> Result<Src, SavedModelError> {
+        let mut seen = HashSet::new();
         loop {
+            if !seen.insert((src.frame, src.node.clone(), src.port)) {
+                return Err(cycle(&self.frames[src.frame].prefix, &src.node));
+            }
             let node = self.node(src.frame, &src.node)?;
             if node.op == "Identity" {
                 let first = node.input.first().ok_or_else(|| bad_ref(&node.name))?;
@@ -263,6 +292,13 @@ impl<'a> Frames<'a> {
             }
         }
     }
+}
+
+/// The error for a reference chain that comes back to where it started.
+pub fn cycle(prefix: &str, node: &str) -> SavedModelError {
+    SavedModelError::Unsupported(format!(
+        "the graph has a cycle through node '{prefix}{node}' (TF1 while loops are not supported)"
+    ))
 }
 
 fn bad_ref(reference: &str) -> SavedModelError {

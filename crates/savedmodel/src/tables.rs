@@ -278,9 +278,13 @@ fn file_path<'a>(
             let var = frames.skip_identities(handle)?;
             let main: Vec<_> = frames.frames[0].nodes.values().copied().collect();
             for assign in main.into_iter().filter(|n| n.op == "AssignVariableOp") {
-                let target = frames.parse_ref(0, &assign.input[0])?;
+                // A hostile graph may give an AssignVariableOp fewer than its two inputs.
+                let [target, value, ..] = assign.input.as_slice() else {
+                    continue;
+                };
+                let target = frames.parse_ref(0, target)?;
                 if target.is_some_and(|t| t.node == var.node && var.frame == 0)
-                    && let Some(value) = frames.parse_ref(0, &assign.input[1])?
+                    && let Some(value) = frames.parse_ref(0, value)?
                 {
                     return file_path(frames, value, assets, depth + 1);
                 }

@@ -60,7 +60,14 @@ impl Server {
             ..ManagerOptions::default()
         }
         .with_file_system_poll_wait_seconds(config.file_system_poll_wait_seconds);
-        let loader = Arc::new(RuntimeLoader::new(config.saved_model_tags.clone()));
+        let loader = Arc::new(
+            RuntimeLoader::new(config.saved_model_tags.clone())
+                .with_batching(
+                    config.batching.as_ref(),
+                    Some(Arc::new(crate::metrics::BatchSizeMetrics)),
+                )
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?,
+        );
         let manager = Manager::start(models, loader, options)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
@@ -193,24 +200,16 @@ where
 async fn serve_rest(listener: TcpListener, state: AppState, mut shutdown: watch::Receiver<bool>) {
     let config = state.config().clone();
     let app = rest::router(state);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = stopped.await;
-    });
-    let mut serving = tokio::spawn(async move { serve.await });
-    tokio::select! {
-        _ = &mut serving => return,
-        _ = shutdown.wait_for(|s| *s) => {}
-    }
+    let limits = rest::serve::ConnectionLimits {
+        max_connections: config.rest_max_connections,
+        idle_timeout: config.rest_idle_timeout,
+    };
     // Keep serving while endpoints are removed from load balancers, then stop accepting and
     // give in-flight requests the grace period.
-    tokio::time::sleep(config.drain_delay).await;
-    let _ = stop.send(());
-    if tokio::time::timeout(config.shutdown_grace, &mut serving)
-        .await
-        .is_err()
-    {
-        tracing::warn!("shutdown grace period elapsed with requests still in flight");
-        serving.abort();
-    }
+    let drain_delay = config.drain_delay;
+    let stop = async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+        tokio::time::sleep(drain_delay).await;
+    };
+    rest::serve::serve(listener, app, limits, stop, config.shutdown_grace).await;
 }

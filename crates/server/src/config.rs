@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tensorserve_batching::BatchingParameters;
+
 use crate::flags::{FlagError, Flags};
 
 /// Where the served models come from.
@@ -62,14 +64,19 @@ pub struct ServerConfig {
     pub drain_delay: Duration,
     /// After the drain delay, how long in-flight requests may take.
     pub shutdown_grace: Duration,
-    /// Serve Prometheus metrics.
-    pub metrics: bool,
+    /// Where the REST port serves Prometheus metrics; `None` when off.
+    pub metrics_path: Option<String>,
+    /// HTTP/1 header read and keep-alive idle timeout on the REST port.
+    pub rest_idle_timeout: Duration,
+    /// Open REST connections at most.
+    pub rest_max_connections: usize,
     /// Check signature method names against the API called.
     pub method_name_check: bool,
     /// gRPC Predict outputs in `tensor_content` form.
     pub tensor_content_outputs: bool,
-    /// Dynamic batching: the parameters file, when enabled.
-    pub batching: Option<Option<PathBuf>>,
+    /// Dynamic batching (`--enable_batching`): the parameters file's settings, or TF Serving's
+    /// defaults without a file.
+    pub batching: Option<BatchingParameters>,
     /// JSON logs instead of text.
     pub json_logs: bool,
 }
@@ -99,6 +106,28 @@ fn port_addr(host: &str, port: i64, what: &str) -> Result<Option<SocketAddr>, Fl
 
 fn poll(seconds: i64) -> Option<Duration> {
     (seconds > 0).then(|| Duration::from_secs(seconds as u64))
+}
+
+/// Metrics: on at TF Serving's path unless `--enable_metrics=false`; a
+/// `--monitoring_config_file` decides both whether and where, as in TF Serving.
+fn metrics_path(flags: &Flags) -> Result<Option<String>, FlagError> {
+    if !flags.bool("enable_metrics") {
+        return Ok(None);
+    }
+    let file = flags.str("monitoring_config_file");
+    if file.is_empty() {
+        return Ok(Some(crate::monitoring::DEFAULT_PATH.to_string()));
+    }
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| FlagError(format!("cannot read --monitoring_config_file {file}: {e}")))?;
+    crate::monitoring::parse(&text)
+        .map_err(|e| FlagError(format!("Invalid monitoring config file '{file}': {e}")))
+}
+
+fn read_batching_parameters(path: &std::path::Path) -> Result<BatchingParameters, FlagError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| FlagError(format!("cannot read {}: {e}", path.display())))?;
+    BatchingParameters::parse(&text).map_err(|e| FlagError(e.message().to_string()))
 }
 
 impl ServerConfig {
@@ -224,11 +253,25 @@ impl ServerConfig {
             max_queued_per_model: nonneg("max_queued_requests_per_model")?,
             drain_delay: seconds("drain_delay_seconds")?,
             shutdown_grace: seconds("shutdown_grace_seconds")?,
-            metrics: flags.bool("enable_metrics"),
+            metrics_path: metrics_path(flags)?,
+            rest_idle_timeout: seconds("rest_api_idle_timeout_seconds")?,
+            rest_max_connections: nonneg("rest_api_max_connections")?.max(1),
             method_name_check: flags.bool("enable_signature_method_name_check"),
             tensor_content_outputs: flags.bool("enable_serialization_as_tensor_content"),
-            batching: flags.bool("enable_batching").then_some(batching_file),
-            json_logs: flags.str("log_format") == "json",
+            batching: match (flags.bool("enable_batching"), batching_file) {
+                (false, _) => None,
+                (true, None) => Some(BatchingParameters::default()),
+                (true, Some(path)) => Some(read_batching_parameters(&path)?),
+            },
+            json_logs: match flags.str("log_format") {
+                "json" => true,
+                "text" => false,
+                other => {
+                    return Err(FlagError(format!(
+                        "--log_format must be text or json, not {other:?}"
+                    )));
+                }
+            },
         })
     }
 }
@@ -303,5 +346,33 @@ mod tests {
                 .is_none()
         );
         assert!(cfg(&["--batching_parameters_file=/b"], &[]).is_err());
+    }
+
+    #[test]
+    fn batching_reads_its_parameters_file() {
+        assert!(cfg(&[], &[]).unwrap().batching.is_none());
+        let defaults = cfg(&["--enable_batching"], &[]).unwrap().batching.unwrap();
+        assert_eq!(defaults.max_batch_size, 1000);
+        let dir = std::env::temp_dir().join(format!("ts-batching-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("batching.txt");
+        std::fs::write(
+            &file,
+            "max_batch_size { value: 16 }\nbatch_timeout_micros { value: 500 }",
+        )
+        .unwrap();
+        let arg = format!("--batching_parameters_file={}", file.display());
+        let p = cfg(&["--enable_batching", &arg], &[])
+            .unwrap()
+            .batching
+            .unwrap();
+        assert_eq!(
+            (p.max_batch_size, p.batch_timeout),
+            (16, Duration::from_micros(500))
+        );
+        std::fs::write(&file, "max_batch_size { value: -1 }").unwrap();
+        let e = cfg(&["--enable_batching", &arg], &[]).unwrap_err();
+        assert!(e.0.contains("max_batch_size must be >= 0"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

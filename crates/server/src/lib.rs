@@ -3,6 +3,7 @@
 //!
 //! `main.rs` is a thin shell over [`cli::run`]; tests start [`app::Server`] directly on port 0.
 
+pub mod admission;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -10,6 +11,8 @@ pub mod flags;
 pub mod grpc;
 pub mod loader;
 pub mod logging;
+pub mod metrics;
 pub mod model_cli;
+pub mod monitoring;
 pub mod rest;
 pub mod state;

@@ -1,20 +1,51 @@
-//! The engine's [`Loader`]: version directories become models through `tensorserve-runtime`.
+//! The engine's [`Loader`]: version directories become models through `tensorserve-runtime`,
+//! wrapped in the batching decorator when `--enable_batching` is on.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use tensorserve_batching::{BatchObserver, BatchScheduler, BatchingParameters};
 use tensorserve_core::{Model, Status};
 use tensorserve_engine::Loader;
 
 /// Loads SavedModels (with the configured tags) and ONNX files.
 pub struct RuntimeLoader {
     tags: Vec<String>,
+    batching: Option<Batching>,
+}
+
+/// The shared batch threads, the settings every version is batched with, and the metrics hook.
+struct Batching {
+    scheduler: Arc<BatchScheduler>,
+    params: BatchingParameters,
+    observer: Option<Arc<dyn BatchObserver>>,
 }
 
 impl RuntimeLoader {
     /// A loader choosing MetaGraphs by `tags`.
     pub fn new(tags: Vec<String>) -> RuntimeLoader {
-        RuntimeLoader { tags }
+        RuntimeLoader {
+            tags,
+            batching: None,
+        }
+    }
+
+    /// Batches every loaded version with `params` (starting the batch threads now); `observer`
+    /// hears about every batch (for metrics).
+    pub fn with_batching(
+        mut self,
+        params: Option<&BatchingParameters>,
+        observer: Option<Arc<dyn BatchObserver>>,
+    ) -> Result<RuntimeLoader, Status> {
+        self.batching = match params {
+            None => None,
+            Some(params) => Some(Batching {
+                scheduler: BatchScheduler::start(params)?,
+                params: params.clone(),
+                observer,
+            }),
+        };
+        Ok(self)
     }
 }
 
@@ -40,7 +71,10 @@ impl Loader for RuntimeLoader {
             })
             .map_err(|e| Status::internal(format!("cannot start a loader thread: {e}")))?
             .join()
-            .map_err(|_| Status::internal("model loading panicked"))??;
+            .map_err(|_| Status::internal("model loading panicked"))
+            .and_then(|loaded| loaded);
+        crate::metrics::observe_model_load(model_name, started.elapsed(), model.is_ok());
+        let model = model?;
         tracing::info!(
             model = model_name,
             version,
@@ -48,6 +82,14 @@ impl Loader for RuntimeLoader {
             "loaded {}",
             path.display()
         );
-        Ok(model)
+        match &self.batching {
+            None => Ok(model),
+            Some(b) => Ok(b.scheduler.wrap(
+                model,
+                b.params.clone(),
+                &format!("{model_name}:{version}"),
+                b.observer.clone(),
+            )?),
+        }
     }
 }

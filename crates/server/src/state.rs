@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tensorserve_engine::Manager;
 
+use crate::admission::Admission;
 use crate::config::ServerConfig;
 
 /// Shared server state.
@@ -18,6 +19,7 @@ struct Inner {
     manager: Manager,
     config: ServerConfig,
     draining: AtomicBool,
+    admission: Admission,
 }
 
 impl AppState {
@@ -25,6 +27,10 @@ impl AppState {
     pub fn new(manager: Manager, config: ServerConfig) -> AppState {
         AppState {
             inner: Arc::new(Inner {
+                admission: Admission::new(
+                    config.max_concurrent_per_model,
+                    config.max_queued_per_model,
+                ),
                 manager,
                 config,
                 draining: AtomicBool::new(false),
@@ -35,6 +41,11 @@ impl AppState {
     /// The model manager.
     pub fn manager(&self) -> &Manager {
         &self.inner.manager
+    }
+
+    /// Per-model admission control.
+    pub fn admission(&self) -> &Admission {
+        &self.inner.admission
     }
 
     /// The configuration.

@@ -63,7 +63,7 @@ async fn worker<T: Target>(
         }
         let sent = Instant::now();
         let in_flight = InFlight::new(&ctx.recorder);
-        let outcome = slot.send(&*target).await;
+        let outcome = slot.send(&*target, sent).await;
         in_flight.done();
         ctx.recorder.record(shard, outcome, sent.elapsed());
         if outcome == Err(ErrorKind::Connect) {

@@ -140,7 +140,7 @@ async fn worker<T: Target>(
         let Some(scheduled) = next else { break };
         ctx.recorder.queued.fetch_sub(1, Ordering::Relaxed);
         let in_flight = InFlight::new(&ctx.recorder);
-        let outcome = slot.send(&*target).await;
+        let outcome = slot.send(&*target, Instant::now()).await;
         in_flight.done();
         pool.outstanding.fetch_sub(1, Ordering::Relaxed);
         ctx.recorder.record(shard, outcome, scheduled.elapsed());

@@ -2,10 +2,12 @@
 //!
 //! A [`Target`] opens [`Connection`]s; the runner gives each worker one connection and calls it
 //! once per request. Everything protocol-specific (building the request, reading the whole
-//! answer, telling success from failure) lives behind these two traits, so a gRPC Predict target
-//! (over `tensorserve-proto`) plugs in beside [`http::HttpTarget`] without touching the runner.
+//! answer, telling success from failure) lives behind these two traits: [`http::HttpTarget`]
+//! (REST, or any URL) and [`grpc::GrpcTarget`] (TF Serving's gRPC Predict) share the runner.
 
+pub mod grpc;
 pub mod http;
+mod inline;
 
 use std::fmt;
 use std::future::Future;

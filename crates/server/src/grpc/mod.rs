@@ -7,11 +7,13 @@
 //! [`tensorserve_proto::status_to_tonic`] (TF Serving's code mapping and message truncation).
 
 mod config;
+pub mod deadline;
 mod health;
 mod model_service;
 mod prediction;
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 use tensorserve_core::{Model, Status};
 use tensorserve_engine::VersionChoice;
@@ -30,6 +32,7 @@ pub use health::HealthService;
 pub use model_service::ModelServiceImpl;
 pub use prediction::PredictionServiceImpl;
 
+use crate::metrics::{self, Api, Protocol};
 use crate::state::AppState;
 
 /// The error every handler returns: a core status mapped as TF Serving maps it.
@@ -87,6 +90,29 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(Status::internal(format!("inference task failed: {e}"))))
 }
 
+/// Records a finished call (metrics and the debug log line) and maps its error for tonic.
+pub(crate) fn finish<T>(
+    api: Api,
+    model: &str,
+    started: Instant,
+    result: Result<T, Status>,
+) -> Result<tonic::Response<T>, tonic::Status> {
+    let elapsed = started.elapsed();
+    let code = match &result {
+        Ok(_) => tensorserve_core::Code::Ok,
+        Err(e) => e.code(),
+    };
+    metrics::known_or_unknown(model).record_request(Protocol::Grpc, api, code, elapsed);
+    tracing::debug!(
+        api = api.name(),
+        model,
+        status = code.name(),
+        duration_us = elapsed.as_micros() as u64,
+        "gRPC request"
+    );
+    result.map(tonic::Response::new).map_err(to_tonic)
+}
+
 /// Keeps the model alive in closures that run on the blocking pool.
 pub(crate) type SharedModel = std::sync::Arc<dyn Model>;
 
@@ -113,6 +139,10 @@ where
     let reflection_v1 = tensorserve_proto::reflection::builder().build_v1()?;
     let reflection_v1alpha = tensorserve_proto::reflection::builder().build_v1alpha()?;
     tonic::transport::Server::builder()
+        // Dead peers are found by HTTP/2 pings; idle live channels are normal in gRPC.
+        .http2_keepalive_interval(Some(Duration::from_secs(60)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .layer(deadline::DeadlineLayer)
         .add_service(prediction)
         .add_service(models)
         .add_service(health)

@@ -3,6 +3,7 @@
 //! `classifier.cc`, `regressor.cc`, `multi_inference.cc` and `get_model_metadata_impl.cc`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use prost::Message;
 use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD};
@@ -20,7 +21,8 @@ use tensorserve_proto::tensorflow::serving::{
 use tensorserve_proto::tensorflow::{Example, TensorProto};
 use tonic::{Request, Response};
 
-use super::{SharedModel, blocking, resolve_spec, response_spec, signature_name, to_tonic};
+use super::{SharedModel, blocking, finish, resolve_spec, response_spec, signature_name};
+use crate::metrics::Api;
 use crate::rest::results;
 use crate::state::AppState;
 
@@ -234,12 +236,14 @@ impl PredictionServiceImpl {
     > {
         let (name, choice) = resolve_spec(spec.as_ref())?;
         let handle = self.state.manager().lookup(&name, &choice)?;
+        let permit = self.state.admission().admit(&name).await?;
         let sig_name = signature_name(spec.as_ref());
         let check = self.state.config().method_name_check;
         let version = handle.version;
         let model = handle.model;
         let sig = sig_name.clone();
         let outcome = blocking(move || {
+            let _permit = permit;
             let (examples, batch) = serialized_examples(input.as_ref())?;
             run_task(&model, &sig, task, examples, batch, check)
         })
@@ -260,11 +264,13 @@ impl PredictionServiceImpl {
             .unwrap_or_default();
         let (name, choice) = resolve_spec(Some(&first))?;
         let handle = self.state.manager().lookup(&name, &choice)?;
+        let permit = self.state.admission().admit(&name).await?;
         let check = self.state.config().method_name_check;
         let version = handle.version;
         let model = handle.model;
         let model_name = name.clone();
         let outcomes = blocking(move || {
+            let _permit = permit;
             let mut tasks = Vec::with_capacity(request.tasks.len());
             let mut signatures = BTreeSet::new();
             let mut input_tensor: Option<String> = None;
@@ -366,85 +372,120 @@ impl PredictionServiceImpl {
     }
 }
 
+impl PredictionServiceImpl {
+    async fn predict_call(&self, request: PredictRequest) -> Result<PredictResponse, Status> {
+        let (name, choice) = resolve_spec(request.model_spec.as_ref())?;
+        let handle = self.state.manager().lookup(&name, &choice)?;
+        let permit = self.state.admission().admit(&name).await?;
+        let sig_name = signature_name(request.model_spec.as_ref());
+        let check = self.state.config().method_name_check;
+        let encoding = self.encoding();
+        let model = handle.model;
+        let sig = sig_name.clone();
+        let outputs = blocking(move || {
+            let _permit = permit;
+            predict_blocking(model, &sig, request, check, encoding)
+        })
+        .await?;
+        Ok(PredictResponse {
+            model_spec: Some(response_spec(&name, handle.version, &sig_name)),
+            outputs,
+        })
+    }
+}
+
+/// The model a request names, for metrics and logs.
+fn spec_name(spec: Option<&tensorserve_proto::tensorflow::serving::ModelSpec>) -> String {
+    spec.map(|s| s.name.clone()).unwrap_or_default()
+}
+
 #[tonic::async_trait]
 impl PredictionService for PredictionServiceImpl {
     async fn predict(
         &self,
         request: Request<PredictRequest>,
     ) -> Result<Response<PredictResponse>, tonic::Status> {
+        let started = Instant::now();
         let request = request.into_inner();
-        let (name, choice) = resolve_spec(request.model_spec.as_ref()).map_err(to_tonic)?;
-        let handle = self
-            .state
-            .manager()
-            .lookup(&name, &choice)
-            .map_err(to_tonic)?;
-        let sig_name = signature_name(request.model_spec.as_ref());
-        let check = self.state.config().method_name_check;
-        let encoding = self.encoding();
-        let model = handle.model;
-        let sig = sig_name.clone();
-        let outputs = blocking(move || predict_blocking(model, &sig, request, check, encoding))
-            .await
-            .map_err(to_tonic)?;
-        Ok(Response::new(PredictResponse {
-            model_spec: Some(response_spec(&name, handle.version, &sig_name)),
-            outputs,
-        }))
+        let name = spec_name(request.model_spec.as_ref());
+        finish(
+            Api::Predict,
+            &name,
+            started,
+            self.predict_call(request).await,
+        )
     }
 
     async fn classify(
         &self,
         request: Request<ClassificationRequest>,
     ) -> Result<Response<ClassificationResponse>, tonic::Status> {
+        let started = Instant::now();
         let request = request.into_inner();
-        let (spec, outcome) = self
+        let name = spec_name(request.model_spec.as_ref());
+        let result = self
             .single_task(request.model_spec, request.input, Task::Classify)
             .await
-            .map_err(to_tonic)?;
-        let InferenceOutcome::ClassificationResult(result) = outcome else {
-            return Err(to_tonic(Status::internal("classification gave no classes")));
-        };
-        Ok(Response::new(ClassificationResponse {
-            model_spec: Some(spec),
-            result: Some(result),
-        }))
+            .and_then(|(spec, outcome)| match outcome {
+                InferenceOutcome::ClassificationResult(result) => Ok(ClassificationResponse {
+                    model_spec: Some(spec),
+                    result: Some(result),
+                }),
+                _ => Err(Status::internal("classification gave no classes")),
+            });
+        finish(Api::Classify, &name, started, result)
     }
 
     async fn regress(
         &self,
         request: Request<RegressionRequest>,
     ) -> Result<Response<RegressionResponse>, tonic::Status> {
+        let started = Instant::now();
         let request = request.into_inner();
-        let (spec, outcome) = self
+        let name = spec_name(request.model_spec.as_ref());
+        let result = self
             .single_task(request.model_spec, request.input, Task::Regress)
             .await
-            .map_err(to_tonic)?;
-        let InferenceOutcome::RegressionResult(result) = outcome else {
-            return Err(to_tonic(Status::internal("regression gave no values")));
-        };
-        Ok(Response::new(RegressionResponse {
-            model_spec: Some(spec),
-            result: Some(result),
-        }))
+            .and_then(|(spec, outcome)| match outcome {
+                InferenceOutcome::RegressionResult(result) => Ok(RegressionResponse {
+                    model_spec: Some(spec),
+                    result: Some(result),
+                }),
+                _ => Err(Status::internal("regression gave no values")),
+            });
+        finish(Api::Regress, &name, started, result)
     }
 
     async fn multi_inference(
         &self,
         request: Request<MultiInferenceRequest>,
     ) -> Result<Response<MultiInferenceResponse>, tonic::Status> {
-        self.multi(request.into_inner())
-            .await
-            .map(Response::new)
-            .map_err(to_tonic)
+        let started = Instant::now();
+        let request = request.into_inner();
+        let name = request
+            .tasks
+            .first()
+            .map(|t| spec_name(t.model_spec.as_ref()))
+            .unwrap_or_default();
+        finish(
+            Api::MultiInference,
+            &name,
+            started,
+            self.multi(request).await,
+        )
     }
 
     async fn get_model_metadata(
         &self,
         request: Request<GetModelMetadataRequest>,
     ) -> Result<Response<GetModelMetadataResponse>, tonic::Status> {
-        self.metadata(request.get_ref())
-            .map(Response::new)
-            .map_err(to_tonic)
+        let started = Instant::now();
+        let name = spec_name(request.get_ref().model_spec.as_ref());
+        finish(
+            Api::Metadata,
+            &name,
+            started,
+            self.metadata(request.get_ref()),
+        )
     }
 }

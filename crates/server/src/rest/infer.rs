@@ -14,6 +14,7 @@ use tensorserve_core::{Model, SignatureDef, Status, Tensor, TensorData};
 
 use super::results;
 use super::route::Api;
+use crate::admission::Permit;
 
 /// Runs model work on the blocking pool so the async executor never stalls on inference.
 async fn blocking<T: Send + 'static>(
@@ -42,16 +43,18 @@ fn check_method(sig: &SignatureDef, name: &str, want: &str, enforce: bool) -> Re
     Ok(())
 }
 
-/// Handles one inference request; returns the JSON body.
+/// Handles one inference request; returns the JSON body. The admission `permit` moves into
+/// the blocking task, so the slot stays taken until the work is really over.
 pub async fn infer(
     model: Arc<dyn Model>,
     api: Api,
     body: Bytes,
     check_methods: bool,
+    permit: Permit,
 ) -> Result<Vec<u8>, Status> {
     match api {
-        Api::Predict => predict(model, body, check_methods).await,
-        Api::Classify | Api::Regress => examples(model, api, body, check_methods).await,
+        Api::Predict => predict(model, body, check_methods, permit).await,
+        Api::Classify | Api::Regress => examples(model, api, body, check_methods, permit).await,
     }
 }
 
@@ -59,8 +62,10 @@ async fn predict(
     model: Arc<dyn Model>,
     body: Bytes,
     check_methods: bool,
+    permit: Permit,
 ) -> Result<Vec<u8>, Status> {
     blocking(move || {
+        let _permit = permit;
         let request = json::parse_predict_request(&body, |name| {
             let sig = signature(model.as_ref(), name)?;
             check_method(sig, name, PREDICT_METHOD, check_methods)?;
@@ -91,8 +96,10 @@ async fn examples(
     api: Api,
     body: Bytes,
     check_methods: bool,
+    permit: Permit,
 ) -> Result<Vec<u8>, Status> {
     blocking(move || {
+        let _permit = permit;
         let request: ExamplesRequest = match api {
             Api::Classify => json::parse_classify_request(&body)?,
             _ => json::parse_regress_request(&body)?,

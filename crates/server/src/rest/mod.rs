@@ -4,37 +4,78 @@
 //! (including its error texts for malformed paths); anything else that is not one of our own
 //! endpoints gets a plain 404, as libevent gives.
 
+mod body;
 mod error;
 mod infer;
 mod metadata;
 pub mod results;
 pub mod route;
+pub mod serve;
 mod status;
 
-use std::io::Read;
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tensorserve_core::Status;
-use tensorserve_engine::VersionChoice;
+use tensorserve_core::{Code, Status};
+use tensorserve_engine::{ModelState, VersionChoice};
 
 pub use error::{RestError, http_status};
 pub use infer::serialize_examples;
 
+use crate::metrics::{self, ModelMetrics, Protocol};
 use crate::state::AppState;
-use route::{Route, VersionSpec};
+use body::V1Error;
+use route::{Api, Route, VersionSpec};
 
 /// The REST router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/v2/health/live", get(live))
-        .route("/v2/health/ready", get(ready))
-        .fallback(dispatch)
-        .with_state(state)
+        .route("/v2/health/ready", get(ready));
+    if let Some(path) = state.config().metrics_path.as_deref() {
+        router = router.route(path, get(prometheus));
+    }
+    router.fallback(dispatch).with_state(state)
+}
+
+/// Prometheus metrics (docs/metrics.md). As in TF Serving, a query string is an error.
+async fn prometheus(State(state): State<AppState>, uri: Uri) -> Response {
+    if uri.query().is_some() {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain")],
+            format!("Unexpected path: {uri}"),
+        )
+            .into_response();
+    }
+    let manager = state.manager();
+    let versions: Vec<(String, usize)> = manager
+        .model_names()
+        .into_iter()
+        .map(|name| {
+            let available = manager.status(&name, None).map_or(0, |versions| {
+                versions
+                    .iter()
+                    .filter(|v| v.state == ModelState::Available)
+                    .count()
+            });
+            (name, available)
+        })
+        .collect();
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics::render(&versions),
+    )
+        .into_response()
 }
 
 async fn live() -> impl IntoResponse {
@@ -79,29 +120,65 @@ fn add_cors(response: &mut Response) {
     );
 }
 
-async fn dispatch(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+/// What a `/v1` request turned out to be, for its metrics and its log line.
+#[derive(Default)]
+struct RequestInfo {
+    model: String,
+    api: Option<metrics::Api>,
+    metrics: Option<Arc<ModelMetrics>>,
+}
+
+async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let is_v1 = path.len() >= 4 && path.as_bytes()[..4].eq_ignore_ascii_case(b"/v1/");
     if !is_v1 {
         return not_found();
     }
-    let mut response = if method == Method::OPTIONS {
-        preflight(&headers)
+    let mut info = RequestInfo::default();
+    let (mut response, code) = if parts.method == Method::OPTIONS {
+        (preflight(&parts.headers), None)
     } else {
-        match handle_v1(&state, &method, path, &headers, body).await {
-            Ok(body) => json_response(StatusCode::OK, body),
-            Err(status) => RestError(status).into_response(),
+        let work = handle_v1(&state, &parts.method, path, &parts.headers, body, &mut info);
+        let result = match state.config().rest_timeout {
+            // The deadline covers everything: queueing for a slot, reading the body, inference.
+            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                Err(Status::deadline_exceeded(format!(
+                    "Request did not complete within {} ms (--rest_api_timeout_in_ms)",
+                    limit.as_millis()
+                ))
+                .into())
+            }),
+            None => work.await,
+        };
+        match result {
+            Ok(body) => (json_response(StatusCode::OK, body), Some(Code::Ok)),
+            Err(e) => {
+                let code = e.code();
+                (e.into_response(), Some(code))
+            }
         }
     };
     if state.config().cors {
         add_cors(&mut response);
     }
+    let elapsed = started.elapsed();
+    if let (Some(block), Some(api), Some(code)) = (&info.metrics, info.api, code) {
+        block.record_request(Protocol::Rest, api, code, elapsed);
+    }
+    tracing::debug!(
+        method = %parts.method,
+        path,
+        model = info.model,
+        status = response.status().as_u16(),
+        duration_us = elapsed.as_micros() as u64,
+        "REST request"
+    );
     response
 }
 
@@ -126,59 +203,67 @@ fn version_choice(spec: VersionSpec) -> VersionChoice {
     }
 }
 
-/// Decompresses a gzip body (bounded like any body), or passes it through.
-fn request_body(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Status> {
-    let gzip = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-    if !gzip {
-        return Ok(body);
-    }
-    let mut out = Vec::new();
-    let mut decoder = flate2::read::GzDecoder::new(body.as_ref()).take(limit as u64 + 1);
-    decoder.read_to_end(&mut out).map_err(|e| {
-        Status::invalid_argument(format!("Failed to decompress gzip request body: {e}"))
-    })?;
-    if out.len() > limit {
-        return Err(Status::resource_exhausted(format!(
-            "Request body exceeds {limit} bytes after decompression"
-        )));
-    }
-    Ok(Bytes::from(out))
-}
-
 async fn handle_v1(
     state: &AppState,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
-    body: Bytes,
-) -> Result<Vec<u8>, Status> {
+    body: axum::body::Body,
+    info: &mut RequestInfo,
+) -> Result<Vec<u8>, V1Error> {
+    let limit = state.config().max_request_body_bytes;
     match route::route(method.as_str(), path)? {
         Route::Infer {
             model,
             version,
             api,
         } => {
-            let handle = state.manager().lookup(&model, &version_choice(version))?;
-            let body = request_body(headers, body, state.config().max_request_body_bytes)?;
-            infer::infer(handle.model, api, body, state.config().method_name_check).await
+            info.model = model;
+            info.api = Some(match api {
+                Api::Predict => metrics::Api::Predict,
+                Api::Classify => metrics::Api::Classify,
+                Api::Regress => metrics::Api::Regress,
+            });
+            let handle = match state
+                .manager()
+                .lookup(&info.model, &version_choice(version))
+            {
+                Ok(handle) => handle,
+                Err(e) => {
+                    info.metrics = Some(metrics::known_or_unknown(&info.model));
+                    return Err(e.into());
+                }
+            };
+            // Admission before the body is read: queued requests hold no body in memory.
+            let gate = state.admission().gate(&info.model);
+            info.metrics = Some(gate.metrics().clone());
+            let permit = state.admission().admit_through(gate, &info.model).await?;
+            let body = body::read(headers, body, limit).await?;
+            let check = state.config().method_name_check;
+            Ok(infer::infer(handle.model, api, body, check, permit).await?)
         }
         Route::Status { model, version } => {
+            info.model = model;
+            info.api = Some(metrics::Api::Status);
+            info.metrics = Some(metrics::known_or_unknown(&info.model));
             let version = match version {
                 VersionSpec::Version(v) => Some(v),
                 // GetModelStatus ignores labels (reference §1.2).
                 VersionSpec::Latest | VersionSpec::Label(_) => None,
             };
             Ok(status::status_json(
-                &state.manager().status(&model, version)?,
+                &state.manager().status(&info.model, version)?,
             ))
         }
         Route::Metadata { model, version } => {
-            let handle = state.manager().lookup(&model, &version_choice(version))?;
+            info.model = model;
+            info.api = Some(metrics::Api::Metadata);
+            info.metrics = Some(metrics::known_or_unknown(&info.model));
+            let handle = state
+                .manager()
+                .lookup(&info.model, &version_choice(version))?;
             Ok(metadata::metadata_json(
-                &model,
+                &info.model,
                 handle.version,
                 handle.model.signatures(),
             ))

@@ -82,7 +82,8 @@ pub async fn request(
     })
 }
 
-fn parse(raw: &[u8]) -> Option<Response> {
+/// Parses a raw HTTP/1.1 response.
+pub fn parse(raw: &[u8]) -> Option<Response> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..split]).ok()?;
     let mut lines = head.split("\r\n");
@@ -134,4 +135,55 @@ pub async fn post(addr: SocketAddr, target: &str, body: impl AsRef<[u8]>) -> Res
     request(addr, "POST", target, &[], body.as_ref())
         .await
         .unwrap_or_else(|e| panic!("POST {target}: {e}"))
+}
+
+/// A POST whose body is only partly sent: the server has admitted it (it holds an in-flight
+/// slot) and waits for the rest, which makes "a request in flight" deterministic in tests.
+pub struct HeldRequest {
+    stream: TcpStream,
+    rest: Vec<u8>,
+}
+
+/// Sends the headers and the first half of `body` to `target`.
+pub async fn hold(addr: SocketAddr, target: &str, body: &[u8]) -> HeldRequest {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let half = body.len() / 2;
+    let mut first = head.into_bytes();
+    first.extend_from_slice(&body[..half]);
+    stream.write_all(&first).await.expect("send the first half");
+    HeldRequest {
+        stream,
+        rest: body[half..].to_vec(),
+    }
+}
+
+impl HeldRequest {
+    /// Sends the rest of the body and reads the response.
+    pub async fn finish(mut self) -> std::io::Result<Response> {
+        self.stream.write_all(&self.rest).await?;
+        self.response().await
+    }
+
+    /// Reads the response without sending more (for a server that answers early).
+    pub async fn response(mut self) -> std::io::Result<Response> {
+        let mut received = Vec::new();
+        self.stream.read_to_end(&mut received).await?;
+        parse(&received).ok_or_else(|| {
+            std::io::Error::other(format!(
+                "malformed response: {}",
+                String::from_utf8_lossy(&received)
+            ))
+        })
+    }
+}
+
+/// The value of one sample line of a Prometheus text page (`name{labels}`), if present.
+pub fn sample(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod grpc;
 pub mod http;
 
 use std::net::SocketAddr;

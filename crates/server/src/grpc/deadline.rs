@@ -1,0 +1,108 @@
+//! gRPC deadlines: a call whose `grpc-timeout` passes ends with DEADLINE_EXCEEDED.
+//!
+//! tonic's transport already races every call against its `grpc-timeout`, but answers
+//! CANCELLED ("Timeout expired"). This layer sits inside tonic's and fires one millisecond
+//! earlier, so clients see the status the gRPC spec names. The handler future is dropped at the
+//! deadline; inference already running keeps its admission slot until it ends (see
+//! [`crate::admission`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, Request, Response};
+use tower::{Layer, Service};
+
+/// Adds [`Deadline`] to every service.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeadlineLayer;
+
+impl<S> Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+
+    fn layer(&self, inner: S) -> Deadline<S> {
+        Deadline { inner }
+    }
+}
+
+/// Ends calls at their `grpc-timeout` with DEADLINE_EXCEEDED.
+#[derive(Debug, Clone)]
+pub struct Deadline<S> {
+    inner: S,
+}
+
+/// How much earlier than tonic's own timer this layer answers.
+const AHEAD: Duration = Duration::from_millis(1);
+
+impl<S, B> Service<Request<B>> for Deadline<S>
+where
+    S: Service<Request<B>, Response = Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let timeout = grpc_timeout(request.headers());
+        let call = self.inner.call(request);
+        let Some(timeout) = timeout else {
+            return Box::pin(call);
+        };
+        Box::pin(async move {
+            match tokio::time::timeout(timeout.saturating_sub(AHEAD), call).await {
+                Ok(result) => result,
+                Err(_) => Ok(tonic::Status::deadline_exceeded(format!(
+                    "Deadline exceeded: the call did not complete within its {} ms grpc-timeout",
+                    timeout.as_millis()
+                ))
+                .into_http()),
+            }
+        })
+    }
+}
+
+/// The `grpc-timeout` header: up to 8 digits and a unit (H, M, S, m, u, n).
+pub fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    if value.len() < 2 || value.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.checked_mul(3600)?),
+        "M" => Duration::from_secs(n.checked_mul(60)?),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_grpc_timeout_units() {
+        let parse = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("grpc-timeout", v.parse().unwrap());
+            grpc_timeout(&h)
+        };
+        assert_eq!(parse("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(parse("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse("100u"), Some(Duration::from_micros(100)));
+        assert_eq!(parse("123456789m"), None);
+        assert_eq!(parse("5x"), None);
+        assert_eq!(parse("m"), None);
+    }
+}
