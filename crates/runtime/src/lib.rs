@@ -4,6 +4,7 @@
 //! [`load_model`] looks at a version directory and picks the format.
 
 pub mod convert;
+pub mod fingerprint;
 pub mod onnx_model;
 pub mod ops;
 pub mod plan;

@@ -2,9 +2,13 @@
 //!
 //! Each runnable signature is frozen by `tensorserve-savedmodel`, checked against the op
 //! registry (every unsupported op reported at once), parsed by tract and planned at load.
+//! Signatures whose frozen graphs are the same (Keras' `serve` and `serving_default`) share one
+//! runner, so the weights are held once (see [`crate::fingerprint`]).
 
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use tensorserve_core::signature::INIT_OP_SIGNATURE;
 use tensorserve_core::{Model, ModelFormat, SignatureDef, Status, Tensor};
@@ -12,13 +16,14 @@ use tensorserve_savedmodel::example_spec::ParseExampleSpec;
 use tensorserve_savedmodel::{FrozenSignature, InputSource, SavedModelDir, freeze_signature};
 use tract_hir::internal::*;
 
+use crate::fingerprint::fingerprint;
 use crate::ops;
 use crate::plan::{InputDecl, SignaturePlan};
 
 /// A loaded SavedModel.
 pub struct SavedModelModel {
     signatures: BTreeMap<String, SignatureDef>,
-    runners: BTreeMap<String, SignatureRunner>,
+    runners: BTreeMap<String, Arc<SignatureRunner>>,
 }
 
 struct SignatureRunner {
@@ -37,6 +42,7 @@ impl SavedModelModel {
             SavedModelDir::open(dir, tags).map_err(|e| Status::invalid_argument(e.to_string()))?;
         let tf = ops::tensorflow();
         let mut runners = BTreeMap::new();
+        let mut by_fingerprint = HashMap::new();
         let mut unsupported: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut errors = Vec::new();
         for name in saved.signatures.keys() {
@@ -65,8 +71,15 @@ impl SavedModelModel {
                 }
                 continue;
             }
+            let print = fingerprint(&frozen);
+            if let Some(runner) = by_fingerprint.get(&print) {
+                runners.insert(name.clone(), Arc::clone(runner));
+                continue;
+            }
             match build_runner(&tf, frozen) {
                 Ok(runner) => {
+                    let runner = Arc::new(runner);
+                    by_fingerprint.insert(print, Arc::clone(&runner));
                     runners.insert(name.clone(), runner);
                 }
                 Err(e) => errors.push(format!("signature {name}: {e}")),

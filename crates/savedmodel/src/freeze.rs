@@ -8,6 +8,8 @@
 //! - variables become `Const`s holding their checkpoint values;
 //! - `ParseExample(V2)` on a signature input is lifted out of the graph and done natively before
 //!   the graph runs (see [`crate::example_spec`]); its dense outputs become placeholders;
+//! - lookup tables are filled as the init op would fill them (see [`crate::tables`]) and each
+//!   lookup becomes one node holding the table's keys and values;
 //! - default attrs are restored and compressed constants expanded;
 //! - control edges are dropped: a frozen inference graph has no side effects to order.
 
@@ -20,6 +22,7 @@ use crate::consts::{MAX_EXPANDED_CONST_BYTES, normalize_const, tensor_to_proto};
 use crate::example_spec::{self, ParseExampleSpec};
 use crate::graph_ref::{Frames, Src, cycle, is_call_op};
 use crate::loader::SavedModelDir;
+use crate::tables::{self, TableInit};
 use crate::{SavedModelError, opdefs, variables};
 
 /// Where the value of a frozen graph's placeholder comes from.
@@ -66,6 +69,7 @@ pub struct FrozenSignature {
 enum Value {
     Tensor(String, usize),
     Resource(Src),
+    Table(Src),
 }
 
 struct Freezer<'a, 'd> {
@@ -76,6 +80,8 @@ struct Freezer<'a, 'd> {
     emitted: HashMap<(usize, String), String>,
     var_consts: HashMap<String, String>,
     parse_cuts: HashMap<(usize, String), usize>,
+    table_inits: HashMap<Src, TableInit>,
+    table_consts: HashMap<Src, (String, String)>,
     /// Nodes whose inputs are being resolved: meeting one again means the graph has a cycle,
     /// which would otherwise recurse until the stack overflows.
     resolving: HashSet<(usize, String)>,
@@ -99,6 +105,7 @@ pub fn freeze_signature(
         .ok_or_else(|| SavedModelError::InvalidGraph("MetaGraph has no graph".into()))?;
     let mut frames = Frames::new(graph);
     let var_keys = variables::variable_keys(&dir.meta_graph, &mut frames)?;
+    let table_inits = tables::find_initializers(&dir.meta_graph, &mut frames, &dir.dir)?;
     let mut f = Freezer {
         dir,
         frames,
@@ -107,6 +114,8 @@ pub fn freeze_signature(
         emitted: HashMap::new(),
         var_consts: HashMap::new(),
         parse_cuts: HashMap::new(),
+        table_inits,
+        table_consts: HashMap::new(),
         resolving: HashSet::new(),
         const_budget: MAX_EXPANDED_CONST_BYTES,
         out: FrozenSignature {
@@ -146,9 +155,9 @@ pub fn freeze_signature(
             port,
         })? {
             Value::Tensor(node, port) => f.out.outputs.push((alias.clone(), node, port)),
-            Value::Resource(_) => {
+            Value::Resource(_) | Value::Table(_) => {
                 return Err(SavedModelError::Unsupported(format!(
-                    "signature {name}: output {alias} is a variable handle, not a tensor"
+                    "signature {name}: output {alias} is a resource handle, not a tensor"
                 )));
             }
         }
@@ -230,17 +239,18 @@ impl<'a> Freezer<'a, '_> {
                     .parse_ref(src.frame, &node.input[0])?
                     .expect("not a control input");
                 match self.resolve(input)? {
-                    Value::Resource(var) => Ok(Value::Resource(var)),
                     Value::Tensor(..) => self.emit(&src),
+                    handle => Ok(handle),
                 }
             }
             "VarHandleOp" => Ok(Value::Resource(src)),
+            op if tables::is_table_op(op) => Ok(Value::Table(src)),
             "VariableV2" | "Variable" => self.variable_const(&src),
             "ReadVariableOp" => {
                 let input = self.data_input(src.frame, node)?;
                 match self.resolve(input)? {
                     Value::Resource(var) => self.variable_const(&var),
-                    Value::Tensor(..) => Err(SavedModelError::InvalidGraph(format!(
+                    _ => Err(SavedModelError::InvalidGraph(format!(
                         "ReadVariableOp '{prefix}{}' reads something that is not a variable",
                         node.name
                     ))),
@@ -362,6 +372,18 @@ impl<'a> Freezer<'a, '_> {
             };
             match self.resolve(input)? {
                 Value::Tensor(n, p) => node.input.push(if p == 0 { n } else { format!("{n}:{p}") }),
+                Value::Table(table) => {
+                    if !tables::is_find_op(&node.op) || !node.input.is_empty() {
+                        return Err(SavedModelError::Unsupported(format!(
+                            "op {} ('{name}') uses a lookup table; only lookups (LookupTableFindV2) are supported",
+                            node.op
+                        )));
+                    }
+                    let (keys, values) = self.table_contents(&table)?;
+                    node.input.push(keys);
+                    node.input.push(values);
+                    node.op = tables::LOOKUP_OP.into();
+                }
                 Value::Resource(var) => {
                     if node.op == "ResourceGather" && node.input.is_empty() {
                         // ResourceGather(var, ids) reads rows of a variable: the same as
@@ -394,6 +416,69 @@ impl<'a> Freezer<'a, '_> {
         self.out.graph.node.push(node);
         self.emitted.insert(key, name.clone());
         Ok(Value::Tensor(name, src.port))
+    }
+
+    /// The tensors holding a table's keys and values, emitted once per table.
+    fn table_contents(&mut self, table: &Src) -> Result<(String, String), SavedModelError> {
+        if let Some(names) = self.table_consts.get(table) {
+            return Ok(names.clone());
+        }
+        let node = self.frames.node(table.frame, &table.node)?;
+        let name = format!("{}{}", self.frames.frames[table.frame].prefix, node.name);
+        let init = self.table_inits.get(table).cloned().ok_or_else(|| {
+            SavedModelError::Unsupported(format!(
+                "lookup table '{name}' is not filled by the SavedModel's init op (only \
+                 LookupTableImportV2 and InitializeTableFromTextFileV2 initializers are supported)"
+            ))
+        })?;
+        let names = match init {
+            TableInit::Import { keys, values } => {
+                let mut tensor = |src: Src| match self.resolve(src)? {
+                    Value::Tensor(n, 0) => Ok(n),
+                    Value::Tensor(n, p) => Ok(format!("{n}:{p}")),
+                    _ => Err(SavedModelError::InvalidGraph(format!(
+                        "table '{name}' is initialised from a resource handle"
+                    ))),
+                };
+                (tensor(keys)?, tensor(values)?)
+            }
+            TableInit::TextFile(spec) => {
+                let dtype = |attr: &str| match node.attr.get(attr).and_then(|a| a.value.as_ref()) {
+                    Some(attr_value::Value::Type(t)) => DType::from_tf_enum(*t).ok_or_else(|| {
+                        SavedModelError::Unsupported(format!("table '{name}': unsupported {attr}"))
+                    }),
+                    _ => Err(SavedModelError::InvalidGraph(format!(
+                        "table '{name}' has no {attr}"
+                    ))),
+                };
+                let (keys, values) =
+                    tables::read_text_file(&spec, dtype("key_dtype")?, dtype("value_dtype")?)?;
+                (
+                    self.push_const(&format!("tensorserve_table/{name}/keys"), &keys),
+                    self.push_const(&format!("tensorserve_table/{name}/values"), &values),
+                )
+            }
+        };
+        self.table_consts.insert(table.clone(), names.clone());
+        Ok(names)
+    }
+
+    fn push_const(&mut self, name: &str, tensor: &tensorserve_core::Tensor) -> String {
+        let mut node = NodeDef {
+            name: name.to_string(),
+            op: "Const".into(),
+            ..Default::default()
+        };
+        node.attr.insert(
+            "dtype".into(),
+            attr(attr_value::Value::Type(tensor.dtype().tf_enum())),
+        );
+        node.attr.insert(
+            "value".into(),
+            attr(attr_value::Value::Tensor(tensor_to_proto(tensor))),
+        );
+        self.out.graph.node.push(node);
+        name.to_string()
     }
 
     fn rewrite_resource_gather(&mut self, node: &mut NodeDef) {

@@ -14,8 +14,11 @@ pub mod freeze;
 mod graph_ref;
 pub mod loader;
 pub mod opdefs;
+mod tables;
+pub mod text_format;
 mod variables;
 
 pub use error::SavedModelError;
 pub use freeze::{FrozenInput, FrozenSignature, InputSource, freeze_signature};
 pub use loader::SavedModelDir;
+pub use tables::LOOKUP_OP;

@@ -76,10 +76,11 @@ fn read_saved_model(dir: &Path) -> Result<SavedModel, SavedModelError> {
     }
     let pbtxt = dir.join("saved_model.pbtxt");
     if pbtxt.is_file() {
-        return Err(SavedModelError::Unsupported(format!(
-            "{}: text-format SavedModels are not supported yet; export saved_model.pb instead",
-            pbtxt.display()
-        )));
+        let text = std::fs::read_to_string(&pbtxt).map_err(|source| SavedModelError::Io {
+            path: pbtxt.clone(),
+            source,
+        })?;
+        return crate::text_format::parse_saved_model_text(&pbtxt, &text);
     }
     Err(SavedModelError::NotFound(dir.to_path_buf()))
 }

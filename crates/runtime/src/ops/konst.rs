@@ -97,7 +97,23 @@ fn decode(proto: &TensorProto) -> TractResult<Tensor> {
                 .map(|b| f16::from_bits(b as u16))
                 .collect(),
         ),
-        // Strings (and anything else) as tract-tensorflow reads them.
+        // Graph inputs carry strings as tract `String`s (see `crate::convert`), so string
+        // constants must too, or a lookup or comparison between the two cannot be typed;
+        // tract-tensorflow would make them `Blob`s. Non-UTF-8 bytes stay `Blob`s.
+        DataType::DtString
+            if proto
+                .string_val
+                .iter()
+                .all(|b| std::str::from_utf8(b).is_ok()) =>
+        {
+            let strings = proto
+                .string_val
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect();
+            build(&shape, expand(strings, len))
+        }
+        // Anything else as tract-tensorflow reads it.
         _ => Tensor::try_from(proto),
     }
 }

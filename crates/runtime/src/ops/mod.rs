@@ -10,7 +10,7 @@
 //! `reduce`, `shape` (ExpandDims, Squeeze, Pack/Unpack, Fill, BroadcastTo, Size, Rank),
 //! `sequence` (Range, OneHot, Cumsum), `slicing` (Slice, StridedSlice), `split` (Split/SplitV),
 //! `pad`, `resize`,
-//! `space_batch`, `identity`, `konst`, `gather`, `concat`. What is covered and what is not:
+//! `space_batch`, `identity`, `konst`, `gather`, `concat`, `lookup` (hash tables filled at load). What is covered and what is not:
 //! `testdata/ops/README.md`, checked by `tests/ops.rs`.
 //!
 //! Shapes flow through graphs as tract `TDim`s (tract-tensorflow's `Shape` yields them), so a
@@ -23,6 +23,7 @@ mod gather;
 mod identity;
 mod konst;
 mod linalg;
+mod lookup;
 mod nn;
 mod pad;
 mod reduce;
@@ -68,6 +69,7 @@ fn register(reg: &mut TfOpRegister) {
         reg.0.insert(op.to_string(), identity::identity);
     }
     reg.insert("IdentityN", identity::identity_n);
+    reg.insert(tensorserve_savedmodel::LOOKUP_OP, lookup::lookup_table_find);
     elementwise::register(reg);
     linalg::register(reg);
     nn::register(reg);
