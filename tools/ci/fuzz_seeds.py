@@ -2,7 +2,8 @@
 """Writes the seed corpora of the fuzz targets (docs/fuzzing.md) into OUT/<target>/.
 
 Seeds are small and deterministic: REST bodies and tf.Examples are written here by hand, and the
-SavedModel / TensorBundle seeds are this repository's own fixtures (models/, testdata/corpus/).
+SavedModel / TensorBundle seeds are this repository's own fixtures (models/, testdata/corpus/,
+testdata/lookup/).
 Standard library only, so it runs wherever CI runs.
 
 Usage: fuzz_seeds.py OUT_DIR
@@ -186,8 +187,9 @@ def regression_saved_models():
 def fixtures():
     """(name, version dir) of every SavedModel in the repository."""
     yield "half_plus_two", ROOT / "models/half_plus_two/00000123"
-    for model in sorted((ROOT / "testdata/corpus").glob("*/saved_model/1")):
-        yield model.parent.parent.name, model
+    for suite in ("corpus", "lookup"):
+        for model in sorted((ROOT / "testdata" / suite).glob("*/saved_model/1")):
+            yield model.parent.parent.name, model
 
 
 def main():
