@@ -272,6 +272,38 @@ impl<'a> Frames<'a> {
         })
     }
 
+    /// Calls `visit` once for every node reachable from `roots` (main-graph node names) through
+    /// data and control inputs, and into the bodies of the functions a node calls: the part of
+    /// the graph that running `roots` would execute, as the loader's restore and init ops do.
+    pub fn visit_reachable(
+        &mut self,
+        roots: impl IntoIterator<Item = String>,
+        mut visit: impl FnMut(&mut Self, usize, &'a NodeDef) -> Result<(), SavedModelError>,
+    ) -> Result<(), SavedModelError> {
+        let mut seen = HashSet::new();
+        let mut stack: Vec<(usize, String)> = roots.into_iter().map(|name| (0, name)).collect();
+        while let Some((frame, name)) = stack.pop() {
+            if !seen.insert((frame, name.clone())) {
+                continue;
+            }
+            let node = self.node(frame, &name)?;
+            visit(self, frame, node)?;
+            if self.callee(node).is_some() {
+                let child = self.call_frame(frame, node)?;
+                let names = self.frames[child].nodes.keys().map(|s| s.to_string());
+                stack.extend(names.map(|n| (child, n)).collect::<Vec<_>>());
+            }
+            for input in &node.input {
+                if let Some(control) = input.strip_prefix('^') {
+                    stack.push((frame, control.to_string()));
+                } else if let Some(src) = self.parse_ref(frame, input)? {
+                    stack.push((src.frame, src.node));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Follows `Identity` nodes and call boundaries back to the node that produces `src`.
     pub fn skip_identities(&mut self, mut src: Src) -> Result<Src, SavedModelError> {
         let mut seen = HashSet::new();

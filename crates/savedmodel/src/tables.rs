@@ -14,7 +14,7 @@
 //! `TensorserveLookupTableFind` node whose first two inputs are the table's keys and values, so
 //! the engine can build the hash map once, at load.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
@@ -78,17 +78,12 @@ pub fn find_initializers<'a>(
 ) -> Result<HashMap<Src, TableInit>, SavedModelError> {
     let assets = asset_paths(meta_graph, dir);
     let mut found = HashMap::new();
-    let mut seen = HashSet::new();
-    let mut stack: Vec<(usize, String)> = init_roots(meta_graph)
+    let roots: Vec<String> = init_roots(meta_graph)
         .into_iter()
         .filter(|n| frames.frames[0].nodes.contains_key(n.as_str()))
-        .map(|n| (0, n))
         .collect();
-    while let Some((frame, name)) = stack.pop() {
-        if !seen.insert((frame, name.clone())) {
-            continue;
-        }
-        let node = frames.node(frame, &name)?;
+    frames.visit_reachable(roots, |frames, frame, node| {
+        let name = &node.name;
         let table_input = |frames: &mut Frames<'a>| -> Result<Src, SavedModelError> {
             let handle = node
                 .input
@@ -159,23 +154,8 @@ pub fn find_initializers<'a>(
             }
             _ => {}
         }
-        if frames.callee(node).is_some() {
-            let child = frames.call_frame(frame, node)?;
-            let names: Vec<String> = frames.frames[child]
-                .nodes
-                .keys()
-                .map(|s| s.to_string())
-                .collect();
-            stack.extend(names.into_iter().map(|n| (child, n)));
-        }
-        for input in &node.input {
-            if let Some(control) = input.strip_prefix('^') {
-                stack.push((frame, control.to_string()));
-            } else if let Some(src) = frames.parse_ref(frame, input)? {
-                stack.push((src.frame, src.node));
-            }
-        }
-    }
+        Ok(())
+    })?;
     Ok(found)
 }
 

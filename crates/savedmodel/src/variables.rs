@@ -6,7 +6,7 @@
 //! `AssignVariableOp(arg_i, Identity(RestoreV2:tensors:j))`, with `arg_i` bound to a main-graph
 //! `VarHandleOp`. Either way the key is element `j` of RestoreV2's `tensor_names` constant.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use tract_tensorflow::tfpb::tensorflow::{MetaGraphDef, TensorProto, attr_value};
 
@@ -27,13 +27,7 @@ pub fn variable_keys<'a>(
     if restore.is_empty() || !frames.frames[0].nodes.contains_key(restore) {
         return Ok(keys);
     }
-    let mut seen = HashSet::new();
-    let mut stack = vec![(0usize, restore.to_string())];
-    while let Some((frame, name)) = stack.pop() {
-        if !seen.insert((frame, name.clone())) {
-            continue;
-        }
-        let node = frames.node(frame, &name)?;
+    frames.visit_reachable([restore.to_string()], |frames, frame, node| {
         if matches!(node.op.as_str(), "Assign" | "AssignVariableOp")
             && node.input.len() >= 2
             && let (Some(target), Some(value)) = (
@@ -47,23 +41,8 @@ pub fn variable_keys<'a>(
         {
             keys.insert(var, key);
         }
-        if frames.callee(node).is_some() {
-            let child = frames.call_frame(frame, node)?;
-            let names: Vec<String> = frames.frames[child]
-                .nodes
-                .keys()
-                .map(|s| s.to_string())
-                .collect();
-            stack.extend(names.into_iter().map(|n| (child, n)));
-        }
-        for input in &node.input {
-            if let Some(control) = input.strip_prefix('^') {
-                stack.push((frame, control.to_string()));
-            } else if let Some(src) = frames.parse_ref(frame, input)? {
-                stack.push((src.frame, src.node));
-            }
-        }
-    }
+        Ok(())
+    })?;
     Ok(keys)
 }
 
