@@ -3,24 +3,11 @@
 
 mod common;
 
-use common::{assert_close, read_json, repo_root, tensors};
+use common::{assert_close, check_expected_cases, read_json, repo_root, tensors};
 use tensorserve_runtime::load_model;
 
 fn check_saved_model(name: &str) {
-    let dir = repo_root().join("testdata/corpus").join(name);
-    let expected = read_json(&dir.join("expected.json"));
-    let model = load_model(&dir.join("saved_model/1"), &["serve"])
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let signature = expected["signature"].as_str().unwrap();
-    for case in expected["cases"].as_array().unwrap() {
-        let context = format!("{name}/{}", case["name"].as_str().unwrap());
-        let outputs = model
-            .run(signature, tensors(&case["inputs"]), &[])
-            .unwrap_or_else(|e| panic!("{context}: {e}"));
-        for (alias, want) in tensors(&case["outputs"]) {
-            assert_close(&format!("{context}/{alias}"), &outputs[&alias], &want);
-        }
-    }
+    check_expected_cases(name, &repo_root().join("testdata/corpus").join(name));
 }
 
 /// The same model converted by tf2onnx gives TensorFlow's outputs through tract-onnx, inputs

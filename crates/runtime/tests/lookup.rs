@@ -4,26 +4,11 @@
 
 mod common;
 
-use common::{assert_close, read_json, repo_root, tensors};
+use common::{check_expected_cases, repo_root};
 use tensorserve_runtime::load_model;
 
 fn check(name: &str) {
-    let dir = repo_root().join("testdata/lookup").join(name);
-    let expected = read_json(&dir.join("expected.json"));
-    let model = load_model(&dir.join("saved_model/1"), &["serve"])
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let signature = expected["signature"].as_str().unwrap();
-    for case in expected["cases"].as_array().unwrap() {
-        let context = format!("{name}/{}", case["name"].as_str().unwrap());
-        let outputs = model
-            .run(signature, tensors(&case["inputs"]), &[])
-            .unwrap_or_else(|e| panic!("{context}: {e}"));
-        let want = tensors(&case["outputs"]);
-        assert_eq!(outputs.len(), want.len(), "{context}: outputs");
-        for (alias, want) in want {
-            assert_close(&format!("{context}/{alias}"), &outputs[&alias], &want);
-        }
-    }
+    check_expected_cases(name, &repo_root().join("testdata/lookup").join(name));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use serde_json::Value;
@@ -101,5 +101,25 @@ pub fn assert_close(context: &str, got: &Tensor, want: &Tensor) {
             (g - w).abs() <= tol,
             "{context}: element {i}: got {g}, want {w}"
         );
+    }
+}
+
+/// Loads `DIR/saved_model/1` and checks every case of `DIR/expected.json` (written by the fixture
+/// scripts from what TensorFlow computed): the same outputs, each close to TensorFlow's.
+pub fn check_expected_cases(name: &str, dir: &Path) {
+    let expected = read_json(&dir.join("expected.json"));
+    let model = tensorserve_runtime::load_model(&dir.join("saved_model/1"), &["serve"])
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let signature = expected["signature"].as_str().unwrap();
+    for case in expected["cases"].as_array().unwrap() {
+        let context = format!("{name}/{}", case["name"].as_str().unwrap());
+        let outputs = model
+            .run(signature, tensors(&case["inputs"]), &[])
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        let want = tensors(&case["outputs"]);
+        assert_eq!(outputs.len(), want.len(), "{context}: outputs");
+        for (alias, want) in want {
+            assert_close(&format!("{context}/{alias}"), &outputs[&alias], &want);
+        }
     }
 }
