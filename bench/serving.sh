@@ -3,9 +3,10 @@
 #
 #  1. REST predict on the bundled half_plus_two at 1 and 32 connections (wrk), against the
 #     floor (bench/floor: a minimal hyper server that parses the same JSON and computes
-#     0.5x+2), and gRPC predict at 1 and 32 connections (bench/client's grpc_predict_bench):
-#     throughput, p50/p99, server CPU per request (utime+stime deltas from /proc/<pid>/stat),
-#     server peak RSS (VmHWM).
+#     0.5x+2), and gRPC predict at 1 and 32 connections (bench/client's grpc_predict_bench,
+#     which checks every answer, and h2load, a C HTTP/2 client as light as wrk, so that the
+#     REST/gRPC ratio compares servers rather than clients): throughput, p50/p99, server CPU per
+#     request (utime+stime deltas from /proc/<pid>/stat), server peak RSS (VmHWM).
 #  2. The corpus MLP and CNN at 64 concurrent REST clients, without and with --enable_batching
 #     (parameters in bench/batching.txt); answers checked identical first.
 #  3. Cold start (process start -> first successful predict; median of COLD_RUNS) and idle RSS
@@ -28,10 +29,13 @@ FLOOR_PORT=$((PORT_BASE + 2))
 TARGET=${CARGO_TARGET_DIR:-target}
 TCK=$(getconf CLK_TCK)
 
-if ! command -v wrk >/dev/null; then
-    echo "installing wrk" >&2
-    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
+apt_install() { # COMMAND PACKAGE
+    command -v "$1" >/dev/null && return
+    echo "installing $2" >&2
+    apt-get install -y "$2" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "$2" >/dev/null; }
+}
+apt_install wrk wrk
+apt_install h2load nghttp2-client
 cargo build --release --locked --quiet -p tensorserve -p tensorserve-bench-floor -p tensorserve-bench-client
 TS=$TARGET/release/tensorserve
 FLOOR=$TARGET/release/floor
@@ -97,6 +101,45 @@ wrk_run() { # CONNECTIONS URL [BODY_FILE]
     BODY_FILE=${3:-} wrk -t "$threads" -c "$1" -d "${DURATION}s" -s bench/wrk_predict.lua "$2"
 }
 
+# h2load CONNECTIONS: gRPC Predict of half_plus_two's request (hand-encoded: model_spec.name,
+# inputs["x"] = DT_FLOAT [3] {1, 2, 5}, in gRPC's length-prefixed framing), one call in flight
+# per connection, for DURATION; prints the same line as wrk_predict.lua from h2load's
+# per-request log. h2load only sees HTTP statuses, so grpc_predict_bench's runs (which check
+# every answer) come first.
+h2load_run() {
+    local threads=2 out rps
+    [ "$1" -eq 1 ] && threads=1
+    rm -f "$tmp/h2load.log"
+    out=$(h2load -c "$1" -m 1 -t "$threads" -D "$DURATION" \
+        -H 'content-type: application/grpc' -H 'te: trailers' -d "$tmp/grpc_body.bin" \
+        --log-file="$tmp/h2load.log" \
+        "http://127.0.0.1:$GRPC_PORT/tensorflow.serving.PredictionService/Predict")
+    rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($i ~ /^req\/s/) print $(i - 1) }' <<<"$out" | tr -d ,)
+    sort -n -k3,3 "$tmp/h2load.log" | awk -v rps="$rps" '
+        { n++; if ($2 != 200) bad++; lat[n] = $3 }
+        END {
+            printf "requests=%d errors=%d rps=%.0f p50_us=%d p99_us=%d\n", n, bad + 0, rps,
+                lat[int(n * 0.5) + 1], lat[int(n * 0.99) + 1]
+        }'
+}
+python3 - "$tmp/grpc_body.bin" <<'PY'
+import struct, sys
+def varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([b])
+        out += bytes([b | 0x80])
+def field(number, wire_type, payload):
+    key = varint(number << 3 | wire_type)
+    return key + (varint(len(payload)) + payload if wire_type == 2 else payload)
+shape = field(2, 2, field(2, 2, field(1, 0, varint(3))))
+tensor = field(1, 0, varint(1)) + shape + field(5, 2, struct.pack("<3f", 1.0, 2.0, 5.0))
+message = field(1, 2, field(1, 2, b"half_plus_two")) + field(2, 2, field(1, 2, b"x") + field(2, 2, tensor))
+open(sys.argv[1], "wb").write(b"\0" + struct.pack(">I", len(message)) + message)
+PY
+
 hpt_body=$tmp/hpt.json
 echo '{"instances": [1.0, 2.0, 5.0]}' >"$hpt_body"
 # One request of batch 1 from the corpus' recorded inputs, as a REST row request.
@@ -134,6 +177,8 @@ measure "tensorserve REST c=1" wrk_run 1 "http://127.0.0.1:$REST_PORT$hpt_url"
 measure "tensorserve REST c=32" wrk_run 32 "http://127.0.0.1:$REST_PORT$hpt_url"
 measure "tensorserve gRPC c=1" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_plus_two 1 "$DURATION"
 measure "tensorserve gRPC c=32" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_plus_two 32 "$DURATION"
+measure "tensorserve gRPC h2load c=1" h2load_run 1
+measure "tensorserve gRPC h2load c=32" h2load_run 32
 stop_server
 
 for model in mlp cnn; do
@@ -178,6 +223,9 @@ line "REST / floor p99, c=32" "$(ratio "${P99[tensorserve REST c=32]}" "${P99[fl
 line "REST / floor throughput, c=1" "$(ratio "${RPS[tensorserve REST c=1]}" "${RPS[floor REST c=1]}")" ">=" 0.8
 line "gRPC / REST throughput, c=32" "$(ratio "${RPS[tensorserve gRPC c=32]}" "${RPS[tensorserve REST c=32]}")" ">=" 1.0
 line "gRPC / REST throughput, c=1" "$(ratio "${RPS[tensorserve gRPC c=1]}" "${RPS[tensorserve REST c=1]}")" ">=" 1.0
+line "gRPC (h2load) / REST (wrk) throughput, c=32" "$(ratio "${RPS[tensorserve gRPC h2load c=32]}" "${RPS[tensorserve REST c=32]}")" ">=" 1.0
+line "gRPC (h2load) / REST (wrk) throughput, c=1" "$(ratio "${RPS[tensorserve gRPC h2load c=1]}" "${RPS[tensorserve REST c=1]}")" ">=" 1.0
+printf '%-52s %8s   (no target)\n' "gRPC / REST server CPU per request, c=32" "$(ratio "${CPU[tensorserve gRPC h2load c=32]}" "${CPU[tensorserve REST c=32]}")"
 line "CNN batched / unbatched throughput, c=64" "$(ratio "${RPS[cnn REST c=64 batched]}" "${RPS[cnn REST c=64 plain]}")" ">=" 2.0
 printf '%-52s %8s   (no target)\n' "MLP batched / unbatched throughput, c=64" "$(ratio "${RPS[mlp REST c=64 batched]}" "${RPS[mlp REST c=64 plain]}")"
 printf '%-52s %8s   (no target)\n' "REST / floor CPU per request, c=32" "$(ratio "${CPU[tensorserve REST c=32]}" "${CPU[floor REST c=32]}")"

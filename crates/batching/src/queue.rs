@@ -8,11 +8,11 @@
 //! oldest request has waited `batch_timeout`.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tensorserve_core::{Model, Status, Tensor};
+use tokio::sync::oneshot;
 
 use crate::key::BatchKey;
 use crate::observer::BatchObserver;
@@ -30,8 +30,8 @@ pub struct Task {
     pub rows: usize,
     /// When it was queued.
     pub enqueued: Instant,
-    /// Where its outcome goes; the caller blocks on the other end.
-    pub reply: SyncSender<Outcome>,
+    /// Where its outcome goes; the caller blocks or awaits on the other end.
+    pub reply: oneshot::Sender<Outcome>,
 }
 
 /// Requests that will run as one call of the model.
@@ -65,8 +65,9 @@ pub struct Queue {
 
 /// What [`Queue::admit`] gives the caller.
 pub struct Admitted {
-    /// One receiver per piece, in row order.
-    pub receivers: Vec<Receiver<Outcome>>,
+    /// One receiver per piece, in row order: a blocking caller uses `blocking_recv`, an async
+    /// one awaits them.
+    pub receivers: Vec<oneshot::Receiver<Outcome>>,
     /// The request's inputs when it was split (the pieces are copies), for a whole re-run.
     pub original: Option<BTreeMap<String, Tensor>>,
 }
@@ -232,8 +233,12 @@ impl Queue {
     }
 }
 
-fn task(inputs: BTreeMap<String, Tensor>, rows: usize, now: Instant) -> (Task, Receiver<Outcome>) {
-    let (reply, receiver) = sync_channel(1);
+fn task(
+    inputs: BTreeMap<String, Tensor>,
+    rows: usize,
+    now: Instant,
+) -> (Task, oneshot::Receiver<Outcome>) {
+    let (reply, receiver) = oneshot::channel();
     (
         Task {
             inputs,

@@ -13,7 +13,7 @@ pub mod status;
 pub mod tensor;
 
 pub use dtype::DType;
-pub use model::{Model, ModelFormat};
+pub use model::{Model, ModelFormat, QueuedRun, RunOutputs, Started};
 pub use signature::{SignatureDef, TensorInfo};
 pub use status::{Code, Status};
 pub use tensor::{Tensor, TensorData};

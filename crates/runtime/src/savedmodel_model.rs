@@ -38,6 +38,8 @@ struct SignatureRunner {
 impl SavedModelModel {
     /// Loads the SavedModel in `dir` with the MetaGraph tagged `tags`.
     pub fn load(dir: &Path, tags: &[&str]) -> Result<SavedModelModel, Status> {
+        // Decoded once for all signatures, freed when the load is over.
+        let _op_defs = tensorserve_savedmodel::opdefs::registry();
         let saved =
             SavedModelDir::open(dir, tags).map_err(|e| Status::invalid_argument(e.to_string()))?;
         let tf = ops::tensorflow();

@@ -95,6 +95,8 @@ pub fn freeze_signature(
     dir: &SavedModelDir,
     name: &str,
 ) -> Result<FrozenSignature, SavedModelError> {
+    // Every node consults the op definitions: keep them decoded for the whole freeze.
+    let _op_defs = opdefs::registry();
     let sig = dir
         .raw_signature(name)
         .ok_or_else(|| SavedModelError::InvalidGraph(format!("no signature named '{name}'")))?;

@@ -161,7 +161,8 @@ impl<'a> Frames<'a> {
             let sig = callee.signature.as_ref()?;
             return opdefs::output_port(&sig.output_arg, &node.attr, out_arg, index);
         }
-        let def = opdefs::registry().get(&node.op)?;
+        let registry = opdefs::registry();
+        let def = registry.get(&node.op)?;
         let mut attrs = node.attr.clone();
         for attr in &def.attr {
             if let Some(default) = &attr.default_value {

@@ -19,6 +19,7 @@ use arc_swap::ArcSwap;
 use tensorserve_core::Status;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::execution::WorkCost;
 use crate::metrics::{self, ModelMetrics};
 
 /// One model's gate.
@@ -27,6 +28,8 @@ pub struct Gate {
     admitted: AtomicUsize,
     slots: Arc<Semaphore>,
     metrics: Arc<ModelMetrics>,
+    /// How long the model's requests take, to choose where they run.
+    work_cost: WorkCost,
 }
 
 impl Gate {
@@ -41,6 +44,13 @@ pub struct Permit {
     gate: Arc<Gate>,
     _slot: OwnedSemaphorePermit,
     since: Instant,
+}
+
+impl Permit {
+    /// The model's work-time estimate (see [`crate::execution`]).
+    pub fn work_cost(&self) -> &WorkCost {
+        &self.gate.work_cost
+    }
 }
 
 impl Drop for Permit {
@@ -94,6 +104,7 @@ impl Admission {
             admitted: AtomicUsize::new(0),
             slots: Arc::new(Semaphore::new(self.max_concurrent)),
             metrics: metrics::model(model),
+            work_cost: WorkCost::default(),
         });
         let mut next = HashMap::clone(&current);
         next.insert(model.to_string(), gate.clone());

@@ -98,7 +98,17 @@ impl Server {
                 local.port()
             );
             server.grpc_addr = Some(local);
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            // tonic sets TCP_NODELAY only on listeners it binds itself: without it, a response
+            // written in more than one segment waits for the client's delayed ACK.
+            let incoming = tokio_stream::StreamExt::map(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                |stream| {
+                    if let Ok(s) = &stream {
+                        let _ = s.set_nodelay(true);
+                    }
+                    stream
+                },
+            );
             server.tasks.push(tokio::spawn(serve_grpc(
                 incoming,
                 state.clone(),

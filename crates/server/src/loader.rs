@@ -74,6 +74,8 @@ impl Loader for RuntimeLoader {
             .map_err(|_| Status::internal("model loading panicked"))
             .and_then(|loaded| loaded);
         crate::metrics::observe_model_load(model_name, started.elapsed(), model.is_ok());
+        // The load's temporary allocations are freed by now; give their pages back.
+        crate::memory::release_free_heap();
         let model = model?;
         tracing::info!(
             model = model_name,

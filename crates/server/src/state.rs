@@ -48,6 +48,12 @@ impl AppState {
         &self.inner.admission
     }
 
+    /// Whether models are served with batching: their runs are awaited through
+    /// [`tensorserve_core::Model::start`] and never run inline on a worker.
+    pub fn batching(&self) -> bool {
+        self.inner.config.batching.is_some()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config

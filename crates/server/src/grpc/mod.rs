@@ -2,7 +2,7 @@
 //! `ModelService`, the standard `grpc.health.v1.Health` service and server reflection.
 //!
 //! Handlers share the REST path: models are resolved with the same manager lookup, inference
-//! runs on the blocking pool, and classify/regress results come from [`crate::rest::results`],
+//! runs where [`crate::execution`] puts it (inline for fast models, else the blocking pool), and classify/regress results come from [`crate::rest::results`],
 //! so a request gets the same answer whichever protocol carried it. Statuses go through
 //! [`tensorserve_proto::status_to_tonic`] (TF Serving's code mapping and message truncation).
 
@@ -10,6 +10,7 @@ mod config;
 pub mod deadline;
 mod health;
 mod model_service;
+mod predict;
 mod prediction;
 
 use std::future::Future;
@@ -79,15 +80,6 @@ pub(crate) fn response_spec(name: &str, version: i64, signature: &str) -> ModelS
         signature_name: signature.to_string(),
         version_choice: Some(ProtoChoice::Version(version)),
     }
-}
-
-/// Runs model work on the blocking pool so the async executor never stalls on inference.
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, Status> + Send + 'static,
-) -> Result<T, Status> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(Status::internal(format!("inference task failed: {e}"))))
 }
 
 /// Records a finished call (metrics and the debug log line) and maps its error for tonic.

@@ -2,13 +2,14 @@
 //! GetModelMetadata, with the checks and messages of TF Serving's `predict_util.cc`,
 //! `classifier.cc`, `regressor.cc`, `multi_inference.cc` and `get_model_metadata_impl.cc`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use prost::Message;
-use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD};
-use tensorserve_core::{SignatureDef, Status, Tensor, TensorData};
-use tensorserve_proto::tensor::{TensorEncoding, tensor_from_proto_owned, tensor_into_proto};
+use tensorserve_core::signature::{CLASSIFY_METHOD, REGRESS_METHOD};
+use tensorserve_core::{Status, Tensor, TensorData};
+use tensorserve_proto::tensor::TensorEncoding;
+use tensorserve_proto::tensorflow::Example;
 use tensorserve_proto::tensorflow::serving::inference_result::Result as InferenceOutcome;
 use tensorserve_proto::tensorflow::serving::input::Kind;
 use tensorserve_proto::tensorflow::serving::prediction_service_server::PredictionService;
@@ -18,10 +19,10 @@ use tensorserve_proto::tensorflow::serving::{
     MultiInferenceRequest, MultiInferenceResponse, PredictRequest, PredictResponse, Regression,
     RegressionRequest, RegressionResponse, RegressionResult,
 };
-use tensorserve_proto::tensorflow::{Example, TensorProto};
 use tonic::{Request, Response};
 
-use super::{SharedModel, blocking, finish, resolve_spec, response_spec, signature_name};
+use super::{SharedModel, finish, predict, resolve_spec, response_spec, signature_name};
+use crate::execution;
 use crate::metrics::Api;
 use crate::rest::results;
 use crate::state::AppState;
@@ -44,92 +45,6 @@ impl PredictionServiceImpl {
             TensorEncoding::TypedFields
         }
     }
-}
-
-/// `{a,b}` as TF Serving prints alias sets.
-fn set_text<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
-    let items: Vec<&str> = items.into_iter().map(String::as_str).collect();
-    format!("{{{}}}", items.join(","))
-}
-
-/// Predict's input and output checks (`PreProcessPrediction`).
-fn check_predict(
-    sig: &SignatureDef,
-    inputs: &BTreeMap<String, TensorProto>,
-    output_filter: &[String],
-) -> Result<(), Status> {
-    if inputs.len() != sig.inputs.len() {
-        let sent: BTreeSet<&String> = inputs.keys().collect();
-        let want: BTreeSet<&String> = sig.inputs.keys().collect();
-        return Err(Status::invalid_argument(format!(
-            "input size does not match signature: {}!={} len({}) != len({}). Sent extra: {}. Missing but required: {}.",
-            inputs.len(),
-            sig.inputs.len(),
-            set_text(sent.iter().copied()),
-            set_text(want.iter().copied()),
-            set_text(sent.difference(&want).copied()),
-            set_text(want.difference(&sent).copied()),
-        )));
-    }
-    for alias in inputs.keys() {
-        if !sig.inputs.contains_key(alias) {
-            return Err(Status::invalid_argument(format!(
-                "input tensor alias not found in signature: {alias}. Inputs expected to be in the set {}.",
-                set_text(sig.inputs.keys())
-            )));
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for alias in output_filter {
-        if !sig.outputs.contains_key(alias) {
-            return Err(Status::invalid_argument(format!(
-                "output tensor alias not found in signature: {alias} Outputs expected to be in the set {}.",
-                set_text(sig.outputs.keys())
-            )));
-        }
-        if !seen.insert(alias) {
-            return Err(Status::invalid_argument(format!(
-                "duplicate output tensor alias: {alias}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn predict_blocking(
-    model: SharedModel,
-    sig_name: &str,
-    request: PredictRequest,
-    check_methods: bool,
-    encoding: TensorEncoding,
-) -> Result<BTreeMap<String, TensorProto>, Status> {
-    let sig = model.signatures().get(sig_name).ok_or_else(|| {
-        Status::failed_precondition(format!("Serving signature key \"{sig_name}\" not found."))
-    })?;
-    if check_methods
-        && ![PREDICT_METHOD, CLASSIFY_METHOD, REGRESS_METHOD].contains(&sig.method_name.as_str())
-    {
-        return Err(Status::internal(format!(
-            "Expected prediction signature method_name to be one of {{{PREDICT_METHOD}, {CLASSIFY_METHOD}, {REGRESS_METHOD}}}. Was: {}",
-            sig.method_name
-        )));
-    }
-    check_predict(sig, &request.inputs, &request.output_filter)?;
-    let mut inputs = BTreeMap::new();
-    for (alias, proto) in request.inputs {
-        let tensor = tensor_from_proto_owned(proto).map_err(|e| {
-            Status::new(
-                e.code(),
-                format!("tensor parsing error: {alias}: {}", e.message()),
-            )
-        })?;
-        inputs.insert(alias, tensor);
-    }
-    let outputs = model.run(sig_name, inputs, &request.output_filter)?;
-    Ok(outputs
-        .into_iter()
-        .map(|(alias, t)| (alias, tensor_into_proto(t, encoding)))
-        .collect())
 }
 
 /// Classification or regression, as a task asks.
@@ -242,8 +157,10 @@ impl PredictionServiceImpl {
         let version = handle.version;
         let model = handle.model;
         let sig = sig_name.clone();
-        let outcome = blocking(move || {
-            let _permit = permit;
+        let size = input.as_ref().map_or(0, Message::encoded_len);
+        // Batched models block in `run` until their batch thread answers: never on a worker.
+        let inline = !self.state.batching();
+        let outcome = execution::run(permit, size, inline, move || {
             let (examples, batch) = serialized_examples(input.as_ref())?;
             run_task(&model, &sig, task, examples, batch, check)
         })
@@ -269,8 +186,9 @@ impl PredictionServiceImpl {
         let version = handle.version;
         let model = handle.model;
         let model_name = name.clone();
-        let outcomes = blocking(move || {
-            let _permit = permit;
+        let size = request.input.as_ref().map_or(0, Message::encoded_len);
+        let inline = !self.state.batching();
+        let outcomes = execution::run(permit, size, inline, move || {
             let mut tasks = Vec::with_capacity(request.tasks.len());
             let mut signatures = BTreeSet::new();
             let mut input_tensor: Option<String> = None;
@@ -372,28 +290,6 @@ impl PredictionServiceImpl {
     }
 }
 
-impl PredictionServiceImpl {
-    async fn predict_call(&self, request: PredictRequest) -> Result<PredictResponse, Status> {
-        let (name, choice) = resolve_spec(request.model_spec.as_ref())?;
-        let handle = self.state.manager().lookup(&name, &choice)?;
-        let permit = self.state.admission().admit(&name).await?;
-        let sig_name = signature_name(request.model_spec.as_ref());
-        let check = self.state.config().method_name_check;
-        let encoding = self.encoding();
-        let model = handle.model;
-        let sig = sig_name.clone();
-        let outputs = blocking(move || {
-            let _permit = permit;
-            predict_blocking(model, &sig, request, check, encoding)
-        })
-        .await?;
-        Ok(PredictResponse {
-            model_spec: Some(response_spec(&name, handle.version, &sig_name)),
-            outputs,
-        })
-    }
-}
-
 /// The model a request names, for metrics and logs.
 fn spec_name(spec: Option<&tensorserve_proto::tensorflow::serving::ModelSpec>) -> String {
     spec.map(|s| s.name.clone()).unwrap_or_default()
@@ -412,7 +308,7 @@ impl PredictionService for PredictionServiceImpl {
             Api::Predict,
             &name,
             started,
-            self.predict_call(request).await,
+            predict::predict(&self.state, self.encoding(), request).await,
         )
     }
 

@@ -1,7 +1,8 @@
-//! `POST /v1/models/...:predict|classify|regress`: decode, run on a blocking thread, encode.
+//! `POST /v1/models/...:predict|classify|regress`: decode, run, encode.
 //!
 //! The JSON codecs live in `tensorserve_core::json`; this module only looks up the servable and
-//! signature, moves the work off the async executor and picks the response.
+//! signature, picks where the work runs ([`crate::execution`]: inline for fast models, else the
+//! blocking pool; batched runs are awaited) and picks the response.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,20 +11,12 @@ use bytes::Bytes;
 use tensorserve_core::example::Example;
 use tensorserve_core::json::{self, Class, ExamplesRequest};
 use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD};
-use tensorserve_core::{Model, SignatureDef, Status, Tensor, TensorData};
+use tensorserve_core::{Model, SignatureDef, Started, Status, Tensor, TensorData};
 
 use super::results;
 use super::route::Api;
 use crate::admission::Permit;
-
-/// Runs model work on the blocking pool so the async executor never stalls on inference.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, Status> + Send + 'static,
-) -> Result<T, Status> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(Status::internal(format!("inference task failed: {e}"))))
-}
+use crate::execution;
 
 fn signature<'m>(model: &'m dyn Model, name: &str) -> Result<&'m SignatureDef, Status> {
     model.signatures().get(name).ok_or_else(|| {
@@ -43,19 +36,36 @@ fn check_method(sig: &SignatureDef, name: &str, want: &str, enforce: bool) -> Re
     Ok(())
 }
 
-/// Handles one inference request; returns the JSON body. The admission `permit` moves into
-/// the blocking task, so the slot stays taken until the work is really over.
+/// Handles one inference request; returns the JSON body. The admission `permit` moves with
+/// the work, so the slot stays taken until the work is really over. `batching`: the model is
+/// served with batching (see [`crate::execution`]).
 pub async fn infer(
     model: Arc<dyn Model>,
     api: Api,
     body: Bytes,
     check_methods: bool,
     permit: Permit,
+    batching: bool,
 ) -> Result<Vec<u8>, Status> {
     match api {
+        Api::Predict if batching => predict_batched(model, body, check_methods, permit).await,
         Api::Predict => predict(model, body, check_methods, permit).await,
-        Api::Classify | Api::Regress => examples(model, api, body, check_methods, permit).await,
+        Api::Classify | Api::Regress => {
+            examples(model, api, body, check_methods, permit, batching).await
+        }
     }
+}
+
+fn decode_predict(
+    model: &dyn Model,
+    body: &[u8],
+    check_methods: bool,
+) -> Result<json::PredictRequest, Status> {
+    json::parse_predict_request(body, |name| {
+        let sig = signature(model, name)?;
+        check_method(sig, name, PREDICT_METHOD, check_methods)?;
+        Ok(&sig.inputs)
+    })
 }
 
 async fn predict(
@@ -64,17 +74,49 @@ async fn predict(
     check_methods: bool,
     permit: Permit,
 ) -> Result<Vec<u8>, Status> {
-    blocking(move || {
-        let _permit = permit;
-        let request = json::parse_predict_request(&body, |name| {
-            let sig = signature(model.as_ref(), name)?;
-            check_method(sig, name, PREDICT_METHOD, check_methods)?;
-            Ok(&sig.inputs)
-        })?;
+    execution::run(permit, body.len(), true, move || {
+        let request = decode_predict(model.as_ref(), &body, check_methods)?;
         let outputs = model.run(&request.signature_name, request.inputs, &[])?;
         json::predict_response(&outputs, request.format)
     })
     .await
+}
+
+/// Predict on a batched model: decode, queue the run for a batch thread and await it (no
+/// thread waits), encode.
+async fn predict_batched(
+    model: Arc<dyn Model>,
+    body: Bytes,
+    check_methods: bool,
+    permit: Permit,
+) -> Result<Vec<u8>, Status> {
+    let size = body.len();
+    let decoder = Arc::clone(&model);
+    let request = execution::cpu(size, move || {
+        decode_predict(decoder.as_ref(), &body, check_methods)
+    })
+    .await?;
+    let json::PredictRequest {
+        signature_name,
+        inputs,
+        format,
+    } = request;
+    let outputs = match model.start(&signature_name, inputs, &[]) {
+        Started::Queued(queued) => execution::wait_for_queued(permit, queued).await?,
+        Started::RunHere(inputs) => {
+            execution::run(permit, size, false, move || {
+                model.run(&signature_name, inputs, &[])
+            })
+            .await?
+        }
+    };
+    // About 8 bytes of JSON per value.
+    let out_bytes = outputs
+        .values()
+        .map(Tensor::len)
+        .sum::<usize>()
+        .saturating_mul(8);
+    execution::cpu(out_bytes, move || json::predict_response(&outputs, format)).await
 }
 
 /// The single string input of a classify/regress signature, fed serialized Examples.
@@ -97,9 +139,10 @@ async fn examples(
     body: Bytes,
     check_methods: bool,
     permit: Permit,
+    batching: bool,
 ) -> Result<Vec<u8>, Status> {
-    blocking(move || {
-        let _permit = permit;
+    // Batched models block in `run` until their batch thread answers: never on a worker.
+    execution::run(permit, body.len(), !batching, move || {
         let request: ExamplesRequest = match api {
             Api::Classify => json::parse_classify_request(&body)?,
             _ => json::parse_regress_request(&body)?,

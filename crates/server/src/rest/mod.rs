@@ -240,7 +240,8 @@ async fn handle_v1(
             let permit = state.admission().admit_through(gate, &info.model).await?;
             let body = body::read(headers, body, limit).await?;
             let check = state.config().method_name_check;
-            Ok(infer::infer(handle.model, api, body, check, permit).await?)
+            let batching = state.batching();
+            Ok(infer::infer(handle.model, api, body, check, permit, batching).await?)
         }
         Route::Status { model, version } => {
             info.model = model;

@@ -1,0 +1,192 @@
+//! gRPC Predict: TF Serving's checks (`PreProcessPrediction`), tensor conversion, and where the
+//! run happens ([`crate::execution`]: inline for fast models, the blocking pool otherwise, an
+//! awaited batch for batched models).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost::Message;
+use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD};
+use tensorserve_core::{SignatureDef, Started, Status, Tensor};
+use tensorserve_proto::tensor::{TensorEncoding, tensor_from_proto_owned, tensor_into_proto};
+use tensorserve_proto::tensorflow::TensorProto;
+use tensorserve_proto::tensorflow::serving::{PredictRequest, PredictResponse};
+
+use super::{SharedModel, resolve_spec, response_spec, signature_name};
+use crate::admission::Permit;
+use crate::execution;
+use crate::state::AppState;
+
+/// `{a,b}` as TF Serving prints alias sets.
+pub(super) fn set_text<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    let items: Vec<&str> = items.into_iter().map(String::as_str).collect();
+    format!("{{{}}}", items.join(","))
+}
+
+/// Predict's input and output checks (`PreProcessPrediction`).
+fn check_predict(
+    sig: &SignatureDef,
+    inputs: &BTreeMap<String, TensorProto>,
+    output_filter: &[String],
+) -> Result<(), Status> {
+    if inputs.len() != sig.inputs.len() {
+        let sent: BTreeSet<&String> = inputs.keys().collect();
+        let want: BTreeSet<&String> = sig.inputs.keys().collect();
+        return Err(Status::invalid_argument(format!(
+            "input size does not match signature: {}!={} len({}) != len({}). Sent extra: {}. Missing but required: {}.",
+            inputs.len(),
+            sig.inputs.len(),
+            set_text(sent.iter().copied()),
+            set_text(want.iter().copied()),
+            set_text(sent.difference(&want).copied()),
+            set_text(want.difference(&sent).copied()),
+        )));
+    }
+    for alias in inputs.keys() {
+        if !sig.inputs.contains_key(alias) {
+            return Err(Status::invalid_argument(format!(
+                "input tensor alias not found in signature: {alias}. Inputs expected to be in the set {}.",
+                set_text(sig.inputs.keys())
+            )));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for alias in output_filter {
+        if !sig.outputs.contains_key(alias) {
+            return Err(Status::invalid_argument(format!(
+                "output tensor alias not found in signature: {alias} Outputs expected to be in the set {}.",
+                set_text(sig.outputs.keys())
+            )));
+        }
+        if !seen.insert(alias) {
+            return Err(Status::invalid_argument(format!(
+                "duplicate output tensor alias: {alias}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Predict's checks, then the request's input tensors by alias.
+fn predict_inputs(
+    model: &SharedModel,
+    sig_name: &str,
+    inputs: BTreeMap<String, TensorProto>,
+    output_filter: &[String],
+    check_methods: bool,
+) -> Result<BTreeMap<String, Tensor>, Status> {
+    let sig = model.signatures().get(sig_name).ok_or_else(|| {
+        Status::failed_precondition(format!("Serving signature key \"{sig_name}\" not found."))
+    })?;
+    if check_methods
+        && ![PREDICT_METHOD, CLASSIFY_METHOD, REGRESS_METHOD].contains(&sig.method_name.as_str())
+    {
+        return Err(Status::internal(format!(
+            "Expected prediction signature method_name to be one of {{{PREDICT_METHOD}, {CLASSIFY_METHOD}, {REGRESS_METHOD}}}. Was: {}",
+            sig.method_name
+        )));
+    }
+    check_predict(sig, &inputs, output_filter)?;
+    let mut tensors = BTreeMap::new();
+    for (alias, proto) in inputs {
+        let tensor = tensor_from_proto_owned(proto).map_err(|e| {
+            Status::new(
+                e.code(),
+                format!("tensor parsing error: {alias}: {}", e.message()),
+            )
+        })?;
+        tensors.insert(alias, tensor);
+    }
+    Ok(tensors)
+}
+
+fn predict_outputs(
+    outputs: BTreeMap<String, Tensor>,
+    encoding: TensorEncoding,
+) -> BTreeMap<String, TensorProto> {
+    outputs
+        .into_iter()
+        .map(|(alias, t)| (alias, tensor_into_proto(t, encoding)))
+        .collect()
+}
+
+/// Predict (`predict_util.cc`): resolve, admit, check and convert the inputs, run, convert the
+/// outputs.
+pub(super) async fn predict(
+    state: &AppState,
+    encoding: TensorEncoding,
+    request: PredictRequest,
+) -> Result<PredictResponse, Status> {
+    let (name, choice) = resolve_spec(request.model_spec.as_ref())?;
+    let handle = state.manager().lookup(&name, &choice)?;
+    let permit = state.admission().admit(&name).await?;
+    let sig_name = signature_name(request.model_spec.as_ref());
+    let check = state.config().method_name_check;
+    let model = handle.model;
+    let sig = sig_name.clone();
+    let size = request.inputs.values().map(Message::encoded_len).sum();
+    let PredictRequest {
+        inputs,
+        output_filter,
+        ..
+    } = request;
+    let outputs = if state.batching() {
+        predict_batched(
+            model,
+            sig,
+            inputs,
+            output_filter,
+            check,
+            encoding,
+            permit,
+            size,
+        )
+        .await?
+    } else {
+        execution::run(permit, size, true, move || {
+            let inputs = predict_inputs(&model, &sig, inputs, &output_filter, check)?;
+            let outputs = model.run(&sig, inputs, &output_filter)?;
+            Ok(predict_outputs(outputs, encoding))
+        })
+        .await?
+    };
+    Ok(PredictResponse {
+        model_spec: Some(response_spec(&name, handle.version, &sig_name)),
+        outputs,
+    })
+}
+
+/// Predict on a batched model: convert, queue the run for a batch thread and await it (no
+/// thread waits), convert back.
+#[allow(clippy::too_many_arguments)]
+async fn predict_batched(
+    model: SharedModel,
+    sig: String,
+    inputs: BTreeMap<String, TensorProto>,
+    output_filter: Vec<String>,
+    check: bool,
+    encoding: TensorEncoding,
+    permit: Permit,
+    size: usize,
+) -> Result<BTreeMap<String, TensorProto>, Status> {
+    let decoder = model.clone();
+    let (sig, output_filter, tensors) = execution::cpu(size, move || {
+        let tensors = predict_inputs(&decoder, &sig, inputs, &output_filter, check)?;
+        Ok((sig, output_filter, tensors))
+    })
+    .await?;
+    let outputs = match model.start(&sig, tensors, &output_filter) {
+        Started::Queued(queued) => execution::wait_for_queued(permit, queued).await?,
+        Started::RunHere(tensors) => {
+            execution::run(permit, size, false, move || {
+                model.run(&sig, tensors, &output_filter)
+            })
+            .await?
+        }
+    };
+    let out_bytes = outputs
+        .values()
+        .map(Tensor::len)
+        .sum::<usize>()
+        .saturating_mul(4);
+    execution::cpu(out_bytes, move || Ok(predict_outputs(outputs, encoding))).await
+}
