@@ -119,6 +119,12 @@ impl SignaturePlan {
         TypedSimplePlan::new(typed)
     }
 
+    /// The plan built at load for a symbolic batch, if the graph allowed one (for diagnostics:
+    /// `examples/profile_plan.rs`).
+    pub fn symbolic_plan(&self) -> Option<Plan> {
+        self.symbolic.as_ref().map(|(plan, _)| plan.clone())
+    }
+
     /// The plan for inputs of these shapes.
     pub fn plan_for(&self, shapes: &[Vec<usize>]) -> Result<Plan, Status> {
         if let Some((plan, pattern)) = &self.symbolic {
