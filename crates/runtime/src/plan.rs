@@ -41,7 +41,10 @@ pub struct InputDecl {
 
 /// The plans of one signature.
 pub struct SignaturePlan {
-    model: InferenceModel,
+    /// The translated graph, kept to build concrete plans; dropped once the symbolic plan is
+    /// built for a model over the weight budget, so a big model holds its weights once in the
+    /// graph plan rather than twice (the memory goal of issue 2, `bench/memory_check.sh`).
+    model: Option<InferenceModel>,
     inputs: Vec<InputDecl>,
     symbolic: Option<(Plan, Vec<Vec<Option<usize>>>)>,
     by_shape: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
@@ -66,7 +69,7 @@ impl SignaturePlan {
         let concrete_for_symbolic =
             (CONCRETE_WEIGHT_BUDGET / weight_bytes(&model).max(1)).min(MAX_SHAPE_PLANS);
         let mut plan = SignaturePlan {
-            model,
+            model: Some(model),
             inputs,
             symbolic: None,
             by_shape: Mutex::new(HashMap::new()),
@@ -77,6 +80,10 @@ impl SignaturePlan {
                 Ok(symbolic) => plan.symbolic = Some(symbolic),
                 Err(e) => tracing::debug!("no symbolic plan, using per-shape plans: {e:#}"),
             }
+        }
+        if plan.symbolic.is_some() && plan.concrete_for_symbolic == 0 {
+            // Requests of other shapes get a clear error instead of a second copy of the weights.
+            plan.model = None;
         }
         Ok(plan)
     }
@@ -108,7 +115,7 @@ impl SignaturePlan {
     }
 
     fn build_symbolic(&self) -> TractResult<(Plan, Vec<Vec<Option<usize>>>)> {
-        let mut model = self.model.clone();
+        let mut model = self.model.clone().context("graph already dropped")?;
         let batch = model.symbols.sym("N");
         let mut pattern = Vec::new();
         for (ix, input) in self.inputs.iter().enumerate() {
@@ -136,7 +143,13 @@ impl SignaturePlan {
     }
 
     fn build_concrete(&self, shapes: &[Vec<usize>]) -> TractResult<Plan> {
-        let mut model = self.model.clone();
+        let Some(mut model) = self.model.clone() else {
+            bail!(
+                "the model's weights are over the {} MiB budget for extra plans, so only the \
+                 signature's declared shapes can run",
+                CONCRETE_WEIGHT_BUDGET >> 20
+            );
+        };
         for (ix, (input, shape)) in self.inputs.iter().zip(shapes).enumerate() {
             let dt = datum_type(input.dtype).expect("every dtype maps");
             model.set_input_fact(ix, InferenceFact::dt_shape(dt, shape.clone()))?;
