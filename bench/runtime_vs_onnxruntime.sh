@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Per-inference latency of tensorserve's runtime (tract) against Python onnxruntime on the same
 # ONNX files, measured in the same run, printed as ratios. Also prints model load times.
-# Usage: bench/runtime_vs_onnxruntime.sh   (installs onnxruntime into ${VENV:-/tmp/venv-bench})
+# Usage: bench/runtime_vs_onnxruntime.sh   (installs onnxruntime into ${VENV:-/tmp/venv-bench};
+#        honours CARGO_TARGET_DIR; PROFILE=profiling builds with symbols for perf)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-/tmp/venv-bench}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q "onnxruntime==1.32.0" "numpy<3"
-cargo build --release -q -p tensorserve-runtime --example bench_models
+# PROFILE=profiling keeps symbols (for perf); the figures in docs/ are from the release profile.
+PROFILE=${PROFILE:-release}
+cargo build --profile "$PROFILE" -q -p tensorserve-runtime --example bench_models
+# Cargo puts the binary under CARGO_TARGET_DIR when it is set (relative to the workspace root).
+target=${CARGO_TARGET_DIR:-target}
 out=$(mktemp -d)
-./target/release/examples/bench_models > "$out/ours.jsonl"
+trap 'rm -rf "$out"' EXIT
+"$target/$PROFILE/examples/bench_models" > "$out/ours.jsonl"
 # OPENBLAS_* are irrelevant to onnxruntime; unset nothing.
 "$VENV/bin/python" bench/onnxruntime_latency.py "$PWD" > "$out/ort.jsonl"
 python3 - "$out/ours.jsonl" "$out/ort.jsonl" <<'PY'

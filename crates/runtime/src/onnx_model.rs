@@ -132,6 +132,11 @@ impl OnnxModel {
             outputs,
         })
     }
+
+    /// The plans of the model's one signature (for diagnostics: `examples/profile_plan.rs`).
+    pub fn signature_plan(&self) -> &SignaturePlan {
+        &self.plan
+    }
 }
 
 impl Model for OnnxModel {

@@ -4,6 +4,13 @@
 //! TF Serving never validates request shapes against the signature (reference §1.6), and some
 //! graphs cannot be optimised with a symbolic dimension (runtime-notes §1.5.4), so a request whose
 //! shapes the symbolic plan cannot take gets a plan for its exact shapes instead.
+//!
+//! Shapes the symbolic plan can take also get their own plan while the model is small: tract
+//! picks better kernels for concrete shapes (lazy im2col for a single image, no per-call
+//! re-derivation of convolution and pooling geometry), which for a small CNN is most of the time
+//! of an inference (docs/performance.md). Each such plan holds its own packed copy of the
+//! weights, so how many are kept is bounded by [`CONCRETE_WEIGHT_BUDGET`] bytes; a model whose
+//! weights exceed it runs the symbolic plan, where per-call costs are a small share anyway.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +23,10 @@ use crate::convert::{datum_type, from_tract, to_tract};
 /// Most concrete-shape plans kept per signature; beyond it the cache is cleared, so a client
 /// cycling through shapes costs compile time, never unbounded memory.
 const MAX_SHAPE_PLANS: usize = 32;
+
+/// Bytes of weights that concrete plans for shapes the symbolic plan could also run may hold
+/// in total (each plan packs its own copy): 32 plans of a 1 MiB model, none of a 40 MiB one.
+pub const CONCRETE_WEIGHT_BUDGET: usize = 32 << 20;
 
 type Plan = Arc<TypedSimplePlan>;
 
@@ -30,27 +41,49 @@ pub struct InputDecl {
 
 /// The plans of one signature.
 pub struct SignaturePlan {
-    model: InferenceModel,
+    /// The translated graph, kept to build concrete plans; dropped once the symbolic plan is
+    /// built for a model over the weight budget, so a big model holds its weights once in the
+    /// graph plan rather than twice (the memory goal of issue 2, `bench/memory_check.sh`).
+    model: Option<InferenceModel>,
     inputs: Vec<InputDecl>,
     symbolic: Option<(Plan, Vec<Vec<Option<usize>>>)>,
     by_shape: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
+    /// How many concrete plans may be built for shapes the symbolic plan also takes.
+    concrete_for_symbolic: usize,
+}
+
+/// Bytes held by the graph's constants (the weights).
+fn weight_bytes(model: &InferenceModel) -> usize {
+    model
+        .nodes()
+        .iter()
+        .filter_map(|n| n.op_as::<tract_core::ops::konst::Const>())
+        .map(|k| k.val().len() * k.val().datum_type().size_of())
+        .sum()
 }
 
 impl SignaturePlan {
     /// Prepares `model` (inputs and outputs already set, in `inputs` order). Builds the
     /// symbolic plan when every input has a known rank; if that fails, concrete plans will do.
     pub fn new(model: InferenceModel, inputs: Vec<InputDecl>) -> Result<SignaturePlan, String> {
+        let concrete_for_symbolic =
+            (CONCRETE_WEIGHT_BUDGET / weight_bytes(&model).max(1)).min(MAX_SHAPE_PLANS);
         let mut plan = SignaturePlan {
-            model,
+            model: Some(model),
             inputs,
             symbolic: None,
             by_shape: Mutex::new(HashMap::new()),
+            concrete_for_symbolic,
         };
         if plan.inputs.iter().all(|i| i.shape.is_some()) {
             match plan.build_symbolic() {
                 Ok(symbolic) => plan.symbolic = Some(symbolic),
                 Err(e) => tracing::debug!("no symbolic plan, using per-shape plans: {e:#}"),
             }
+        }
+        if plan.symbolic.is_some() && plan.concrete_for_symbolic == 0 {
+            // Requests of other shapes get a clear error instead of a second copy of the weights.
+            plan.model = None;
         }
         Ok(plan)
     }
@@ -82,7 +115,7 @@ impl SignaturePlan {
     }
 
     fn build_symbolic(&self) -> TractResult<(Plan, Vec<Vec<Option<usize>>>)> {
-        let mut model = self.model.clone();
+        let mut model = self.model.clone().context("graph already dropped")?;
         let batch = model.symbols.sym("N");
         let mut pattern = Vec::new();
         for (ix, input) in self.inputs.iter().enumerate() {
@@ -110,7 +143,13 @@ impl SignaturePlan {
     }
 
     fn build_concrete(&self, shapes: &[Vec<usize>]) -> TractResult<Plan> {
-        let mut model = self.model.clone();
+        let Some(mut model) = self.model.clone() else {
+            bail!(
+                "the model's weights are over the {} MiB budget for extra plans, so only the \
+                 signature's declared shapes can run",
+                CONCRETE_WEIGHT_BUDGET >> 20
+            );
+        };
         for (ix, (input, shape)) in self.inputs.iter().zip(shapes).enumerate() {
             let dt = datum_type(input.dtype).expect("every dtype maps");
             model.set_input_fact(ix, InferenceFact::dt_shape(dt, shape.clone()))?;
@@ -119,9 +158,15 @@ impl SignaturePlan {
         TypedSimplePlan::new(typed)
     }
 
+    /// The plan built at load for a symbolic batch, if the graph allowed one (for diagnostics:
+    /// `examples/profile_plan.rs`).
+    pub fn symbolic_plan(&self) -> Option<Plan> {
+        self.symbolic.as_ref().map(|(plan, _)| plan.clone())
+    }
+
     /// The plan for inputs of these shapes.
     pub fn plan_for(&self, shapes: &[Vec<usize>]) -> Result<Plan, Status> {
-        if let Some((plan, pattern)) = &self.symbolic {
+        let symbolic = self.symbolic.as_ref().and_then(|(plan, pattern)| {
             let fits = pattern.len() == shapes.len()
                 && pattern.iter().zip(shapes).all(|(pat, shape)| {
                     pat.len() == shape.len()
@@ -130,24 +175,43 @@ impl SignaturePlan {
                             .zip(shape)
                             .all(|(p, s)| p.is_none_or(|p| p == *s))
                 });
-            if fits {
+            fits.then_some(plan)
+        });
+        if let Some(plan) = symbolic
+            && self.concrete_for_symbolic == 0
+        {
+            return Ok(plan.clone());
+        }
+        {
+            let cache = self.by_shape.lock().expect("plan cache lock");
+            if let Some(plan) = cache.get(shapes) {
+                return Ok(plan.clone());
+            }
+            if let Some(plan) = symbolic
+                && cache.len() >= self.concrete_for_symbolic
+            {
                 return Ok(plan.clone());
             }
         }
-        let key = shapes.to_vec();
-        if let Some(plan) = self.by_shape.lock().expect("plan cache lock").get(&key) {
-            return Ok(plan.clone());
-        }
-        let plan = self.build_concrete(shapes).map_err(|e| {
-            Status::invalid_argument(format!(
-                "cannot run the model on input shapes {shapes:?}: {e:#}"
-            ))
-        })?;
+        let plan = match self.build_concrete(shapes) {
+            Ok(plan) => plan,
+            // The symbolic plan already runs these shapes: keep using it.
+            Err(e) if symbolic.is_some() => {
+                tracing::debug!("no plan for shapes {shapes:?}, using the symbolic one: {e:#}");
+                return Ok(symbolic.expect("checked").clone());
+            }
+            Err(e) => {
+                return Err(Status::invalid_argument(format!(
+                    "cannot run the model on input shapes {shapes:?}: {e:#}"
+                )));
+            }
+        };
         let mut cache = self.by_shape.lock().expect("plan cache lock");
         if cache.len() >= MAX_SHAPE_PLANS {
+            // Only shapes the symbolic plan cannot run get here with a full cache.
             cache.clear();
         }
-        cache.insert(key, plan.clone());
+        cache.insert(shapes.to_vec(), plan.clone());
         Ok(plan)
     }
 

@@ -112,6 +112,11 @@ impl SavedModelModel {
             runners,
         })
     }
+
+    /// The plans of signature `name` (for diagnostics: `examples/profile_plan.rs`).
+    pub fn signature_plan(&self, name: &str) -> Option<&SignaturePlan> {
+        self.runners.get(name).map(|r| &r.plan)
+    }
 }
 
 fn build_runner(
