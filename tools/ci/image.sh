@@ -17,6 +17,12 @@
 #    image users get) unless set; `.ci/run` sets `ci-image` (Cargo.toml: the
 #    release profile without fat LTO, which builds in a fraction of the time;
 #    the size goal is checked only for `release`).
+#    IMAGE_TARGET is x86_64-unknown-linux-musl (the shipped image: musl and
+#    mimalloc) unless set. `.ci/run` sets x86_64-unknown-linux-gnu, built with
+#    `-C target-feature=+crt-static` into a static glibc executable: the musl
+#    standard library is a rustup download from outside the package
+#    registries, which CI must not depend on, while glibc's static libraries
+#    come with Debian's libc6-dev. The smoke test checks the same behaviour.
 # 3. Runs tools/k8s/podman_smoke.sh on it for each mode: builds the image
 #    FROM scratch with Containerfile.local, `podman kube play`s the
 #    Deployment + ConfigMap, predicts over loopback, checks uid/gid 65532 and
@@ -31,7 +37,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-TARGET=x86_64-unknown-linux-musl
+TARGET=${IMAGE_TARGET:-x86_64-unknown-linux-musl}
 VENV=${VENV:-/tmp/venv-k8s}
 MODES=("$@")
 (( ${#MODES[@]} > 0 )) || MODES=(lab production autoscale-inflight)
@@ -68,6 +74,11 @@ step "Rust target $TARGET"
 if ! rustup target list --installed | grep -qx "$TARGET"; then
     rustup target add "$TARGET"
 fi
+if [[ $TARGET == *-linux-gnu ]]; then
+    # A static glibc executable; only the target's crates get the flag (cargo --target keeps
+    # build scripts and proc macros dynamic).
+    export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static"
+fi
 echo "$(rustc --version), targets: $(rustup target list --installed | tr '\n' ' ')"
 
 step "PyYAML and kubectl (for podman_smoke.sh)"
@@ -93,9 +104,13 @@ if readelf -l "$BIN" | grep -q 'program interpreter'; then
 fi
 # mimalloc is the global allocator of musl builds (crates/server/src/main.rs);
 # its C sources leave their option names in the binary even when stripped.
-grep -aq mimalloc "$BIN" || { echo "FAIL: mimalloc is not linked into $BIN" >&2; exit 1; }
+allocator="glibc malloc"
+if [[ $TARGET == *-musl ]]; then
+    grep -aq mimalloc "$BIN" || { echo "FAIL: mimalloc is not linked into $BIN" >&2; exit 1; }
+    allocator="mimalloc linked"
+fi
 bin_size=$(stat -c %s "$BIN")
-echo "built in ${t_build}s: $(file -b "$BIN"), $bin_size bytes, mimalloc linked"
+echo "built in ${t_build}s: $(file -b "$BIN"), $bin_size bytes, $allocator"
 
 # --- 3. the image, run as the Deployment -----------------------------------------
 step "podman smoke test: ${MODES[*]}"
@@ -109,8 +124,8 @@ step "summary"
 awk -v b="$bin_size" -v i="$image_size" 'BEGIN {
     printf "binary  %d bytes (%.1f MB)\nimage   %d bytes (%.1f MB; goal < 25 MB)\n", b, b/1e6, i, i/1e6 }'
 echo "setup ${t_setup}s, $PROFILE build ${t_build}s, smoke test ${t_smoke}s, total ${SECONDS}s"
-if [[ $PROFILE != release ]]; then
-    echo "(profile $PROFILE: the size goal applies to the release profile only)"
+if [[ $PROFILE != release || $TARGET != *-musl ]]; then
+    echo "($PROFILE for $TARGET: the size goal applies to the release musl build only)"
     exit 0
 fi
 # 25 MB is the goal (issue 7): warn. Fail only past a ceiling that catches a
