@@ -24,6 +24,7 @@ mod identity;
 mod konst;
 mod linalg;
 mod lookup;
+pub mod maxpool;
 mod nn;
 mod pad;
 mod reduce;
