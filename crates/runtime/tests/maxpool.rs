@@ -57,7 +57,15 @@ fn matches_tract_on_random_inputs() {
     ];
     let mut cases = 0;
     for format in [DataFormat::NHWC, DataFormat::NCHW, DataFormat::HWC] {
-        for (batch, h, w, c) in [(1, 12, 12, 1), (3, 10, 7, 4), (32, 5, 5, 8), (2, 9, 11, 3)] {
+        for (batch, h, w, c) in [
+            (1, 12, 12, 1),
+            (3, 10, 7, 4),
+            (32, 5, 5, 8),
+            (2, 9, 11, 3),
+            (2, 6, 5, 5),
+            (1, 4, 4, 16),
+            (1, 3, 4, 2),
+        ] {
             for kernel in [[1, 1], [2, 2], [3, 2], [3, 3]] {
                 for strides in [[1, 1], [2, 2], [1, 3]] {
                     for dilations in [[1, 1], [2, 1]] {
@@ -81,6 +89,11 @@ fn matches_tract_on_random_inputs() {
                             }
                             let input = random(&shape, cases as u64);
                             let ours = max_pool(&spec, &input).unwrap();
+                            if ours.len() == 0 {
+                                // tract 0.23.9's OptMaxPool panics on an empty output
+                                // ("chunk size must be non-zero"); ours returns it.
+                                continue;
+                            }
                             let theirs = tract_max_pool(&spec, &input);
                             assert_eq!(ours.shape(), theirs.shape(), "{spec:?} on {shape:?}");
                             let (a, b) = (

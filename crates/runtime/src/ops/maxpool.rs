@@ -13,6 +13,7 @@
 //! Anything else (index outputs, other ranks or dtypes) keeps tract's op.
 
 use tract_core::ops::cnn::{MaxPool, PoolSpec};
+use tract_core::ops::nn::BaseDataShape;
 use tract_hir::internal::*;
 
 /// Max pool over the two spatial axes of an f32 tensor laid out as `pool_spec.data_format`.
@@ -93,13 +94,21 @@ struct Axis {
 }
 
 impl Axis {
-    /// Input positions of the window of output position `o` that fall inside the input.
-    fn window(&self, o: usize) -> impl Iterator<Item = usize> + '_ {
-        let start = (o * self.stride) as isize - self.pad_before as isize;
-        (0..self.kernel).filter_map(move |k| {
-            let i = start + (k * self.dilation) as isize;
-            (i >= 0 && (i as usize) < self.input).then_some(i as usize)
-        })
+    /// For each output position, its window's first input position inside the input and how
+    /// many window positions fall inside (consecutive ones, `dilation` apart).
+    fn windows(&self) -> Vec<(usize, usize)> {
+        (0..self.output)
+            .map(|o| {
+                let start = (o * self.stride) as isize - self.pad_before as isize;
+                let mut inside = (0..self.kernel)
+                    .map(|k| start + (k * self.dilation) as isize)
+                    .filter(|&i| i >= 0 && (i as usize) < self.input);
+                match inside.next() {
+                    Some(first) => (first as usize, 1 + inside.count()),
+                    None => (0, 0),
+                }
+            })
+            .collect()
     }
 }
 
@@ -107,6 +116,28 @@ impl Axis {
 #[inline(always)]
 fn fold(acc: f32, v: f32) -> f32 {
     if acc < v { v } else { acc }
+}
+
+/// Everything the loops need: sizes, element strides, and the window of every output row and
+/// column.
+struct Geometry {
+    batch: usize,
+    channels: usize,
+    input: [usize; 4],  // strides of n, h, w, c
+    output: [usize; 4], // strides of n, h, w, c
+    dilation: [usize; 2],
+    rows: Vec<(usize, usize)>,
+    cols: Vec<(usize, usize)>,
+}
+
+/// Element strides of n (0 without a batch axis), h, w and c.
+fn strides<S: AsRef<[usize]> + std::fmt::Debug>(s: &BaseDataShape<usize, S>) -> [usize; 4] {
+    [
+        s.n_stride().copied().unwrap_or(0),
+        s.hw_strides()[0],
+        s.hw_strides()[1],
+        *s.c_stride(),
+    ]
 }
 
 /// Runs the pool on `input` (any batch size).
@@ -118,74 +149,108 @@ pub fn max_pool(spec: &PoolSpec, input: &Tensor) -> TractResult<Tensor> {
     let ishape = spec.data_format.shape(input.shape())?;
     let oshape = spec.output_shape(input.shape())?;
     let computed = spec.computed_padding(ishape.hw_dims());
-    let axes: Vec<Axis> = (0..2)
-        .map(|a| Axis {
-            input: ishape.hw_dims()[a],
-            kernel: spec.kernel_shape[a],
-            stride: spec.stride(a),
-            dilation: spec.dilation(a),
-            pad_before: computed[a].pad_before,
-            output: computed[a].convoluted,
-        })
-        .collect();
+    let axis = |a: usize| Axis {
+        input: ishape.hw_dims()[a],
+        kernel: spec.kernel_shape[a],
+        stride: spec.stride(a),
+        dilation: spec.dilation(a),
+        pad_before: computed[a].pad_before,
+        output: computed[a].convoluted,
+    };
+    let geo = Geometry {
+        batch: ishape.n().copied().unwrap_or(1),
+        channels: *ishape.c(),
+        input: strides(&ishape),
+        output: strides(&oshape),
+        dilation: [spec.dilation(0), spec.dilation(1)],
+        rows: axis(0).windows(),
+        cols: axis(1).windows(),
+    };
     let plain = input.try_as_plain_ram()?;
     let x = plain.as_slice::<f32>()?;
     let mut out = vec![f32::MIN; oshape.shape.iter().product()];
-    let batch = ishape.n().copied().unwrap_or(1);
-    let channels = *ishape.c();
-    let (in_n, out_n) = (
-        ishape.n_stride().copied().unwrap_or(0),
-        oshape.n_stride().copied().unwrap_or(0),
-    );
-    let (in_h, in_w, in_c) = (
-        ishape.hw_strides()[0],
-        ishape.hw_strides()[1],
-        *ishape.c_stride(),
-    );
-    let (out_h, out_w, out_c) = (
-        oshape.hw_strides()[0],
-        oshape.hw_strides()[1],
-        *oshape.c_stride(),
-    );
-    let (ah, aw) = (axes[0], axes[1]);
-    if in_c == 1 && out_c == 1 {
-        // Channels last: every window position is a contiguous run of `channels` values.
-        for n in 0..batch {
-            for oh in 0..ah.output {
-                for ow in 0..aw.output {
-                    let o = n * out_n + oh * out_h + ow * out_w;
-                    let acc = &mut out[o..o + channels];
-                    for ih in ah.window(oh) {
-                        for iw in aw.window(ow) {
-                            let i = n * in_n + ih * in_h + iw * in_w;
-                            for (a, &v) in acc.iter_mut().zip(&x[i..i + channels]) {
-                                *a = fold(*a, v);
-                            }
+    if geo.input[3] == 1 && geo.output[3] == 1 {
+        match geo.channels {
+            1 => channels_last::<1>(&geo, x, &mut out),
+            2 => channels_last::<2>(&geo, x, &mut out),
+            3 => channels_last::<3>(&geo, x, &mut out),
+            4 => channels_last::<4>(&geo, x, &mut out),
+            8 => channels_last::<8>(&geo, x, &mut out),
+            16 => channels_last::<16>(&geo, x, &mut out),
+            _ => channels_last_any(&geo, x, &mut out),
+        }
+    } else {
+        channels_first(&geo, x, &mut out);
+    }
+    Ok(tract_ndarray::ArrayD::from_shape_vec(&*oshape.shape, out)?.into_tensor())
+}
+
+/// Channels last with `C` channels known at compile time (small counts, where a run-time
+/// channel loop would cost more than the max itself): each window position is one `[f32; C]`.
+fn channels_last<const C: usize>(g: &Geometry, x: &[f32], out: &mut [f32]) {
+    let ([in_n, in_h, in_w, _], [out_n, out_h, out_w, _]) = (g.input, g.output);
+    for n in 0..g.batch {
+        for (oh, &(h0, hc)) in g.rows.iter().enumerate() {
+            for (ow, &(w0, wc)) in g.cols.iter().enumerate() {
+                let mut acc = [f32::MIN; C];
+                for kh in 0..hc {
+                    let row = n * in_n + (h0 + kh * g.dilation[0]) * in_h;
+                    for kw in 0..wc {
+                        let i = row + (w0 + kw * g.dilation[1]) * in_w;
+                        let v: &[f32; C] = x[i..i + C].try_into().expect("C values");
+                        for c in 0..C {
+                            acc[c] = fold(acc[c], v[c]);
+                        }
+                    }
+                }
+                let o = n * out_n + oh * out_h + ow * out_w;
+                out[o..o + C].copy_from_slice(&acc);
+            }
+        }
+    }
+}
+
+/// Channels last, any channel count: the channel loop is innermost over contiguous values.
+fn channels_last_any(g: &Geometry, x: &[f32], out: &mut [f32]) {
+    let ([in_n, in_h, in_w, _], [out_n, out_h, out_w, _]) = (g.input, g.output);
+    let c = g.channels;
+    for n in 0..g.batch {
+        for (oh, &(h0, hc)) in g.rows.iter().enumerate() {
+            for (ow, &(w0, wc)) in g.cols.iter().enumerate() {
+                let o = n * out_n + oh * out_h + ow * out_w;
+                let acc = &mut out[o..o + c];
+                for kh in 0..hc {
+                    let row = n * in_n + (h0 + kh * g.dilation[0]) * in_h;
+                    for kw in 0..wc {
+                        let i = row + (w0 + kw * g.dilation[1]) * in_w;
+                        for (a, &v) in acc.iter_mut().zip(&x[i..i + c]) {
+                            *a = fold(*a, v);
                         }
                     }
                 }
             }
         }
-    } else {
-        // Channels first: walk each plane, window offsets precomputed per output pixel.
-        let mut windows: Vec<(usize, Vec<usize>)> = Vec::with_capacity(ah.output * aw.output);
-        for oh in 0..ah.output {
-            for ow in 0..aw.output {
-                let offsets = ah
-                    .window(oh)
-                    .flat_map(|ih| aw.window(ow).map(move |iw| ih * in_h + iw * in_w))
-                    .collect();
-                windows.push((oh * out_h + ow * out_w, offsets));
-            }
-        }
-        for n in 0..batch {
-            for c in 0..channels {
-                let (i0, o0) = (n * in_n + c * in_c, n * out_n + c * out_c);
-                for (o, offsets) in &windows {
-                    out[o0 + o] = offsets.iter().fold(f32::MIN, |a, &i| fold(a, x[i0 + i]));
+    }
+}
+
+/// Channels first (NCHW): one plane at a time.
+fn channels_first(g: &Geometry, x: &[f32], out: &mut [f32]) {
+    let ([in_n, in_h, in_w, in_c], [out_n, out_h, out_w, out_c]) = (g.input, g.output);
+    for n in 0..g.batch {
+        for c in 0..g.channels {
+            let (i0, o0) = (n * in_n + c * in_c, n * out_n + c * out_c);
+            for (oh, &(h0, hc)) in g.rows.iter().enumerate() {
+                for (ow, &(w0, wc)) in g.cols.iter().enumerate() {
+                    let mut acc = f32::MIN;
+                    for kh in 0..hc {
+                        let row = i0 + (h0 + kh * g.dilation[0]) * in_h;
+                        for kw in 0..wc {
+                            acc = fold(acc, x[row + (w0 + kw * g.dilation[1]) * in_w]);
+                        }
+                    }
+                    out[o0 + oh * out_h + ow * out_w] = acc;
                 }
             }
         }
     }
-    Ok(tract_ndarray::ArrayD::from_shape_vec(&*oshape.shape, out)?.into_tensor())
 }
