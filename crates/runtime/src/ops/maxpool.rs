@@ -8,7 +8,9 @@
 //! compiler vectorises it; otherwise (NCHW) each channel plane is walked with the window offsets
 //! precomputed. The window geometry (padding, output size) is tract's own
 //! `PoolSpec::computed_padding`, and the max is folded the way tract folds it (from `f32::MIN`,
-//! taking a value only when it is greater), so results are bit-identical.
+//! taking a value only when it is greater), so results are bit-identical — except which sign
+//! wins a tie between -0.0 and +0.0, where tract is not consistent itself (its NCHW 2x2 path
+//! uses `f32::max` and SIMD); ours keeps the first in window order, like tract's generic walk.
 //!
 //! Anything else (index outputs, other ranks or dtypes) keeps tract's op.
 
