@@ -52,6 +52,16 @@ pub struct SignaturePlan {
     concrete_for_symbolic: usize,
 }
 
+/// Types, declutters and optimises `model`, with our max pool in place of tract's
+/// ([`crate::ops::maxpool`]) between the two steps: after decluttering, so ONNX's explicit
+/// pool padding has been resolved and the pool's layout is final.
+fn optimize(model: InferenceModel) -> TractResult<TypedModel> {
+    let mut typed = model.into_typed()?.into_decluttered()?;
+    crate::ops::maxpool::swap_max_pools(&mut typed)?;
+    typed.optimize()?;
+    Ok(typed)
+}
+
 /// Bytes held by the graph's constants (the weights).
 fn weight_bytes(model: &InferenceModel) -> usize {
     model
@@ -138,7 +148,7 @@ impl SignaturePlan {
             let dt = datum_type(input.dtype).expect("every dtype maps");
             model.set_input_fact(ix, InferenceFact::dt_shape(dt, shape))?;
         }
-        let typed = model.into_typed()?.into_optimized()?;
+        let typed = optimize(model)?;
         Ok((TypedSimplePlan::new(typed)?, pattern))
     }
 
@@ -154,7 +164,7 @@ impl SignaturePlan {
             let dt = datum_type(input.dtype).expect("every dtype maps");
             model.set_input_fact(ix, InferenceFact::dt_shape(dt, shape.clone()))?;
         }
-        let typed = model.into_typed()?.into_optimized()?;
+        let typed = optimize(model)?;
         TypedSimplePlan::new(typed)
     }
 

@@ -10,7 +10,9 @@
 //! `reduce`, `shape` (ExpandDims, Squeeze, Pack/Unpack, Fill, BroadcastTo, Size, Rank),
 //! `sequence` (Range, OneHot, Cumsum), `slicing` (Slice, StridedSlice), `split` (Split/SplitV),
 //! `pad`, `resize`,
-//! `space_batch`, `identity`, `konst`, `gather`, `concat`, `lookup` (hash tables filled at load). What is covered and what is not:
+//! `space_batch`, `identity`, `konst`, `gather`, `concat`, `lookup` (hash tables filled at load),
+//! and `maxpool` (not a builder: a 2-D f32 max pool that `plan.rs` swaps in for tract's in
+//! typed models, TensorFlow's and ONNX's alike). What is covered and what is not:
 //! `testdata/ops/README.md`, checked by `tests/ops.rs`.
 //!
 //! Shapes flow through graphs as tract `TDim`s (tract-tensorflow's `Shape` yields them), so a
@@ -24,6 +26,7 @@ mod identity;
 mod konst;
 mod linalg;
 mod lookup;
+pub mod maxpool;
 mod nn;
 mod pad;
 mod reduce;
