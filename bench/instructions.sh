@@ -43,18 +43,7 @@ half_plus_two)
     ;;
 *)
     base=$PWD/testdata/corpus/$MODEL/saved_model
-    body=$(python3 - "$MODEL" <<'PY'
-import json, sys
-case = json.load(open(f"testdata/corpus/{sys.argv[1]}/expected.json"))["cases"][0]
-(alias, t), = case["inputs"].items()
-def nest(flat, shape):
-    if len(shape) == 1:
-        return flat
-    step = len(flat) // shape[0]
-    return [nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
-print(json.dumps({"instances": nest(t["data"], t["shape"])}))
-PY
-)
+    body=$(python3 bench/corpus_request.py "$MODEL")
     ;;
 esac
 

@@ -144,17 +144,7 @@ hpt_body=$tmp/hpt.json
 echo '{"instances": [1.0, 2.0, 5.0]}' >"$hpt_body"
 # One request of batch 1 from the corpus' recorded inputs, as a REST row request.
 for model in mlp cnn; do
-    python3 - "$model" >"$tmp/$model.json" <<'PY'
-import json, sys
-case = json.load(open(f"testdata/corpus/{sys.argv[1]}/expected.json"))["cases"][0]
-(alias, t), = case["inputs"].items()
-def nest(flat, shape):
-    if len(shape) == 1:
-        return flat
-    step = len(flat) // shape[0]
-    return [nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
-print(json.dumps({"instances": nest(t["data"], t["shape"])}))
-PY
+    python3 bench/corpus_request.py "$model" >"$tmp/$model.json"
 done
 
 echo "machine:  $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"

@@ -336,21 +336,7 @@ impl<'a> Freezer<'a, '_> {
             ))
         })?;
         let tensor = bundle.read(key)?;
-        let name = format!("tensorserve_variable/{}", var.node);
-        let mut node = NodeDef {
-            name: name.clone(),
-            op: "Const".into(),
-            ..Default::default()
-        };
-        node.attr.insert(
-            "dtype".into(),
-            attr(attr_value::Value::Type(tensor.dtype().tf_enum())),
-        );
-        node.attr.insert(
-            "value".into(),
-            attr(attr_value::Value::Tensor(tensor_to_proto(&tensor))),
-        );
-        self.out.graph.node.push(node);
+        let name = self.push_const(&format!("tensorserve_variable/{}", var.node), &tensor);
         self.var_consts.insert(var.node.clone(), name.clone());
         Ok(Value::Tensor(name, 0))
     }
