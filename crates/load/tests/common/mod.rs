@@ -186,6 +186,23 @@ pub fn assert_consistent(report: &Report) {
 }
 
 /// Milliseconds.
+/// The checks for a 2 s open loop at 1000 req/s whose server stalls from 0.5 s to 1.0 s: every
+/// request answered, and the stall shows in the latency because it is measured from each
+/// request's scheduled send time.
+pub fn assert_stall_shows(report: &Report) {
+    let latency = report.latency_ms.clone().unwrap();
+    assert_eq!(report.counts.ok, 2000, "{:?}", report.counts);
+    // A quarter of the requests were due during the stall, waiting 0..500 ms: p99 ~ 480 ms.
+    assert!(
+        latency.p99 >= 400.0,
+        "p99 {} ms hides the stall",
+        latency.p99
+    );
+    assert!(latency.max >= 450.0, "max {} ms", latency.max);
+    assert!(latency.p90 >= 200.0, "p90 {} ms", latency.p90);
+    assert_consistent(report);
+}
+
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
