@@ -6,8 +6,8 @@ mod real;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use common::{SERIAL, assert_consistent, ms};
-use tensorserve_load::{GrpcSpec, GrpcTarget, OpenLoop, Plan, Report, StopReason};
+use common::{SERIAL, assert_all_answered, assert_consistent, ms};
+use tensorserve_load::{GrpcSpec, GrpcTarget, OpenLoop, Plan, Report};
 use tokio_util::sync::CancellationToken;
 
 async fn run(addr: &str, model: &str, plan: &Plan) -> Report {
@@ -27,15 +27,7 @@ async fn predict_calls_are_counted_and_connections_reused() {
     let mut plan = Plan::closed(3);
     plan.requests = Some(600);
     let report = run(&addr, "half_plus_two", &plan).await;
-    let c = &report.counts;
-    assert_eq!(report.stopped_by, StopReason::Requests);
-    assert_eq!(
-        (c.sent, c.ok, c.errors),
-        (600, 600, 0),
-        "{:?}",
-        report.errors
-    );
-    assert_eq!(report.latency_ms.as_ref().unwrap().count, 600);
+    assert_all_answered(&report, 600);
     assert!(
         report.target.starts_with("gRPC Predict"),
         "{}",

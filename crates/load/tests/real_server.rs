@@ -8,7 +8,7 @@ mod real;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{SERIAL, assert_consistent, assert_stall_shows, ms, run};
+use common::{SERIAL, assert_all_answered, assert_consistent, assert_stall_shows, ms, run};
 use real::{Proxy, RealServer};
 use tensorserve_load::{OpenLoop, Plan, StopReason};
 
@@ -58,15 +58,7 @@ async fn requests_sent_are_recorded_and_received() {
     let mut plan = Plan::closed(4);
     plan.requests = Some(2000);
     let report = run(&url, &plan).await;
-    let c = &report.counts;
-    assert_eq!(report.stopped_by, StopReason::Requests);
-    assert_eq!(
-        (c.sent, c.ok, c.errors),
-        (2000, 2000, 0),
-        "{:?}",
-        report.errors
-    );
-    assert_eq!(report.latency_ms.as_ref().unwrap().count, 2000);
+    assert_all_answered(&report, 2000);
     assert_consistent(&report);
     assert_server_saw(&proxy, sizes, 2000).await;
 

@@ -15,7 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tensorserve_load::{DEFAULT_BODY, HttpSpec, HttpTarget, Plan, Report};
+use tensorserve_load::{DEFAULT_BODY, HttpSpec, HttpTarget, Plan, Report, StopReason};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -201,6 +201,15 @@ pub fn assert_stall_shows(report: &Report) {
     assert!(latency.max >= 450.0, "max {} ms", latency.max);
     assert!(latency.p90 >= 200.0, "p90 {} ms", latency.p90);
     assert_consistent(report);
+}
+
+/// A run bounded by `--requests n` stopped for that reason, with all `n` sent, answered OK and
+/// timed.
+pub fn assert_all_answered(report: &Report, n: u64) {
+    let c = &report.counts;
+    assert_eq!(report.stopped_by, StopReason::Requests);
+    assert_eq!((c.sent, c.ok, c.errors), (n, n, 0), "{:?}", report.errors);
+    assert_eq!(report.latency_ms.as_ref().unwrap().count, n);
 }
 
 pub fn ms(n: u64) -> Duration {
