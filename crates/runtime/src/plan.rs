@@ -19,6 +19,7 @@ use tensorserve_core::{DType, Status};
 use tract_hir::internal::*;
 
 use crate::convert::{datum_type, from_tract, to_tract};
+use crate::state_pool::PooledPlan;
 
 /// Most concrete-shape plans kept per signature; beyond it the cache is cleared, so a client
 /// cycling through shapes costs compile time, never unbounded memory.
@@ -29,6 +30,9 @@ const MAX_SHAPE_PLANS: usize = 32;
 pub const CONCRETE_WEIGHT_BUDGET: usize = 32 << 20;
 
 type Plan = Arc<TypedSimplePlan>;
+
+/// Which dims of each input the symbolic plan fixes (`None`: any size).
+type ShapePattern = Vec<Vec<Option<usize>>>;
 
 /// Declared type and shape of one graph input (`-1` for unknown dims, `None` for unknown rank).
 #[derive(Debug, Clone)]
@@ -46,8 +50,9 @@ pub struct SignaturePlan {
     /// graph plan rather than twice (the memory goal of issue 2, `bench/memory_check.sh`).
     model: Option<InferenceModel>,
     inputs: Vec<InputDecl>,
-    symbolic: Option<(Plan, Vec<Vec<Option<usize>>>)>,
-    by_shape: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
+    /// Plans are kept with their idle run states ([`PooledPlan`]).
+    symbolic: Option<(Arc<PooledPlan>, ShapePattern)>,
+    by_shape: Mutex<HashMap<Vec<Vec<usize>>, Arc<PooledPlan>>>,
     /// How many concrete plans may be built for shapes the symbolic plan also takes.
     concrete_for_symbolic: usize,
 }
@@ -87,7 +92,9 @@ impl SignaturePlan {
         };
         if plan.inputs.iter().all(|i| i.shape.is_some()) {
             match plan.build_symbolic() {
-                Ok(symbolic) => plan.symbolic = Some(symbolic),
+                Ok((symbolic, pattern)) => {
+                    plan.symbolic = Some((Arc::new(PooledPlan::new(symbolic)), pattern));
+                }
                 Err(e) => tracing::debug!("no symbolic plan, using per-shape plans: {e:#}"),
             }
         }
@@ -171,11 +178,17 @@ impl SignaturePlan {
     /// The plan built at load for a symbolic batch, if the graph allowed one (for diagnostics:
     /// `examples/profile_plan.rs`).
     pub fn symbolic_plan(&self) -> Option<Plan> {
-        self.symbolic.as_ref().map(|(plan, _)| plan.clone())
+        self.symbolic.as_ref().map(|(plan, _)| plan.plan().clone())
     }
 
     /// The plan for inputs of these shapes.
     pub fn plan_for(&self, shapes: &[Vec<usize>]) -> Result<Plan, Status> {
+        self.pooled_plan_for(shapes)
+            .map(|pooled| pooled.plan().clone())
+    }
+
+    /// The plan for inputs of these shapes, with its idle run states.
+    fn pooled_plan_for(&self, shapes: &[Vec<usize>]) -> Result<Arc<PooledPlan>, Status> {
         let symbolic = self.symbolic.as_ref().and_then(|(plan, pattern)| {
             let fits = pattern.len() == shapes.len()
                 && pattern.iter().zip(shapes).all(|(pat, shape)| {
@@ -204,7 +217,7 @@ impl SignaturePlan {
             }
         }
         let plan = match self.build_concrete(shapes) {
-            Ok(plan) => plan,
+            Ok(plan) => Arc::new(PooledPlan::new(plan)),
             // The symbolic plan already runs these shapes: keep using it.
             Err(e) if symbolic.is_some() => {
                 tracing::debug!("no plan for shapes {shapes:?}, using the symbolic one: {e:#}");
@@ -235,7 +248,7 @@ impl SignaturePlan {
         output_filter: &[String],
     ) -> Result<std::collections::BTreeMap<String, tensorserve_core::Tensor>, Status> {
         let shapes: Vec<Vec<usize>> = feeds.iter().map(|t| t.shape().to_vec()).collect();
-        let plan = self.plan_for(&shapes)?;
+        let plan = self.pooled_plan_for(&shapes)?;
         let values = feeds
             .into_iter()
             .map(|t| to_tract(t).map(TValue::from))

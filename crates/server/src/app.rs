@@ -209,7 +209,7 @@ where
 
 async fn serve_rest(listener: TcpListener, state: AppState, mut shutdown: watch::Receiver<bool>) {
     let config = state.config().clone();
-    let app = rest::router(state);
+    let app = rest::RestService::new(state);
     let limits = rest::serve::ConnectionLimits {
         max_connections: config.rest_max_connections,
         idle_timeout: config.rest_idle_timeout,

@@ -6,6 +6,7 @@
 
 mod body;
 mod error;
+mod fast;
 mod infer;
 mod metadata;
 pub mod results;
@@ -25,6 +26,7 @@ use tensorserve_core::{Code, Status};
 use tensorserve_engine::{ModelState, VersionChoice};
 
 pub use error::{RestError, http_status};
+pub use fast::RestService;
 pub use infer::serialize_examples;
 
 use crate::metrics::{self, ModelMetrics, Protocol};
@@ -129,6 +131,11 @@ struct RequestInfo {
 }
 
 async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    dispatch_request(&state, request).await
+}
+
+/// Answers one request that did not match our own endpoints: TF Serving's `/v1` API, or 404.
+async fn dispatch_request(state: &AppState, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let path = parts
@@ -144,7 +151,7 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
     let (mut response, code) = if parts.method == Method::OPTIONS {
         (preflight(&parts.headers), None)
     } else {
-        let work = handle_v1(&state, &parts.method, path, &parts.headers, body, &mut info);
+        let work = handle_v1(state, &parts.method, path, &parts.headers, body, &mut info);
         let result = match state.config().rest_timeout {
             // The deadline covers everything: queueing for a slot, reading the body, inference.
             Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {

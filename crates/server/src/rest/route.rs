@@ -77,6 +77,10 @@ fn malformed(method: &str, path: &str) -> Status {
 
 /// Percent-decodes like `curl_easy_unescape` (`+` stays `+`).
 fn unescape(s: &str) -> String {
+    // Nearly every name has no escape: one copy, no UTF-8 re-validation.
+    if !s.contains('%') {
+        return s.to_owned();
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -92,7 +96,7 @@ fn unescape(s: &str) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -103,7 +107,10 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// A path segment as `[^/:]+`.
 fn segment(s: &str) -> Option<(&str, &str)> {
-    let end = s.find(['/', ':']).unwrap_or(s.len());
+    let end = s
+        .bytes()
+        .position(|b| b == b'/' || b == b':')
+        .unwrap_or(s.len());
     (end > 0).then(|| (&s[..end], &s[end..]))
 }
 
@@ -232,6 +239,17 @@ mod tests {
             route("POST", "/v1/models/a%20b:predict"),
             Ok(infer("a b", VersionSpec::Latest, Api::Predict))
         );
+    }
+
+    #[test]
+    fn unescape_decodes_percent_escapes_like_curl() {
+        assert_eq!(unescape("plain_name"), "plain_name");
+        assert_eq!(unescape("a%20b"), "a b");
+        assert_eq!(unescape("a+b%2"), "a+b%2");
+        assert_eq!(unescape("%zz%41"), "%zzA");
+        assert_eq!(unescape("caf%C3%A9"), "café");
+        // Invalid UTF-8 after decoding becomes U+FFFD, as before.
+        assert_eq!(unescape("x%FFy"), "x\u{fffd}y");
     }
 
     #[test]

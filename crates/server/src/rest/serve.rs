@@ -15,14 +15,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
-use tower::Service;
+
+use super::RestService;
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -58,10 +58,10 @@ async fn first_request_bytes(stream: &TcpStream, limit: Duration) -> bool {
     }
 }
 
-/// Serves `router` on `listener` until `stop`, then drains for at most `grace`.
+/// Serves `service` on `listener` until `stop`, then drains for at most `grace`.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    service: RestService,
     limits: ConnectionLimits,
     stop: impl Future<Output = ()>,
     grace: Duration,
@@ -107,7 +107,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let builder = builder.clone();
-        let router = router.clone();
+        let service = service.clone();
         let mut closing = closing.subscribe();
         connections.spawn(async move {
             let _slot = slot;
@@ -117,7 +117,8 @@ pub async fn serve(
                 return;
             }
             let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                router.clone().call(request)
+                let service = service.clone();
+                async move { Ok::<_, std::convert::Infallible>(service.call(request).await) }
             });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             tokio::pin!(connection);
