@@ -137,13 +137,15 @@ for round in $(seq "$ROUNDS"); do
     echo "round $round, load average $(cut -d' ' -f1-3 /proc/loadavg)"
     for bin in "$@"; do
         start "$bin"
-        check_grpc
-        h2load_run "$CONNECTIONS" 1 >/dev/null # warm-up
-        measure "$bin gRPC" h2load_run "$CONNECTIONS" "$DURATION"
+        # REST first: a gRPC run can leave the model's work-time estimate raised for a moment
+        # (crates/server/src/execution.rs), which would tilt the REST figure.
         if [ "$REST" = 1 ]; then
             wrk_run "$CONNECTIONS" 1 >/dev/null
             measure "$bin REST" wrk_run "$CONNECTIONS" "$DURATION"
         fi
+        check_grpc
+        h2load_run "$CONNECTIONS" 1 >/dev/null # warm-up
+        measure "$bin gRPC" h2load_run "$CONNECTIONS" "$DURATION"
         stop
     done
 done

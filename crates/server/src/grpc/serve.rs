@@ -5,7 +5,8 @@
 //! * Predict goes to [`fast_predict`] before tonic's router; every other method, and every
 //!   other path, goes to tonic's generated services as before.
 //!
-//! Everything `tonic::transport::Server` did for us is kept: HTTP/2 only, keep-alive pings
+//! Everything `tonic::transport::Server` did for us is kept (except a `date` header on every
+//! answer, which gRPC does not use): HTTP/2 only, keep-alive pings
 //! (every 60 s, 20 s to answer), the `grpc-timeout` deadline ([`Deadline`], around both paths),
 //! and graceful shutdown (stop accepting, GOAWAY to every connection, wait for in-flight calls;
 //! the caller bounds that wait and then drops this future, which aborts what is left).
@@ -83,7 +84,10 @@ pub async fn serve<I, IO, IE>(
         .timer(TokioTimer::new())
         // Dead peers are found by HTTP/2 pings; idle live channels are normal in gRPC.
         .keep_alive_interval(Some(Duration::from_secs(60)))
-        .keep_alive_timeout(Duration::from_secs(20));
+        .keep_alive_timeout(Duration::from_secs(20))
+        // gRPC clients do not read `date` (TF Serving's server does not send one): formatting
+        // and HPACK-encoding it for every answer is wasted work.
+        .auto_date_header(false);
     let (closing, _) = watch::channel(false);
     let mut connections = JoinSet::new();
     // Boxed so that it can be dropped, closing the listener, before the drain.
