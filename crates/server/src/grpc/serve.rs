@@ -85,6 +85,10 @@ pub async fn serve<I, IO, IE>(
         // Dead peers are found by HTTP/2 pings; idle live channels are normal in gRPC.
         .keep_alive_interval(Some(Duration::from_secs(60)))
         .keep_alive_timeout(Duration::from_secs(20))
+        // As tonic's server did: no per-connection stream limit (hyper's default is 200), so
+        // a client multiplexing many calls on one channel is not queued on its side; the work
+        // itself is bounded by admission control (`--max_concurrent_requests_per_model`).
+        .max_concurrent_streams(None)
         // gRPC clients do not read `date` (TF Serving's server does not send one): formatting
         // and HPACK-encoding it for every answer is wasted work.
         .auto_date_header(false);
