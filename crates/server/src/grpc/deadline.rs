@@ -1,9 +1,10 @@
 //! gRPC deadlines: a call whose `grpc-timeout` passes ends with DEADLINE_EXCEEDED.
 //!
-//! tonic's transport already races every call against its `grpc-timeout`, but answers
-//! CANCELLED ("Timeout expired"). This layer sits inside tonic's and fires one millisecond
-//! earlier, so clients see the status the gRPC spec names. The handler future is dropped at the
-//! deadline; inference already running keeps its admission slot until it ends (see
+//! Every gRPC call goes through [`Deadline`] ([`super::serve`]): at its deadline the call's
+//! future is dropped and the answer is DEADLINE_EXCEEDED, the status the gRPC spec names
+//! (tonic's own transport timer, which we no longer use, answered CANCELLED). It fires one
+//! millisecond early so that the answer reaches the client before the client's own timer gives
+//! up. Inference already running keeps its admission slot until it ends (see
 //! [`crate::admission`]).
 
 use std::future::Future;
@@ -30,6 +31,13 @@ impl<S> Layer<S> for DeadlineLayer {
 #[derive(Debug, Clone)]
 pub struct Deadline<S> {
     inner: S,
+}
+
+impl<S> Deadline<S> {
+    /// `inner` with deadlines.
+    pub fn new(inner: S) -> Deadline<S> {
+        Deadline { inner }
+    }
 }
 
 /// How much earlier than tonic's own timer this layer answers.

@@ -8,25 +8,28 @@
 
 mod config;
 pub mod deadline;
+pub mod fast_predict;
 mod health;
+pub mod inline_executor;
 mod model_service;
 mod predict;
 mod prediction;
+pub mod serve;
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tensorserve_core::{Model, Status};
 use tensorserve_engine::VersionChoice;
 use tensorserve_proto::MAX_MESSAGE_BYTES;
 use tensorserve_proto::grpc::health::v1::health_server::HealthServer;
+use tensorserve_proto::tensor::TensorEncoding;
 use tensorserve_proto::tensorflow::serving::ModelSpec;
 use tensorserve_proto::tensorflow::serving::model_service_server::ModelServiceServer;
 use tensorserve_proto::tensorflow::serving::model_spec::VersionChoice as ProtoChoice;
 use tensorserve_proto::tensorflow::serving::prediction_service_server::PredictionServiceServer;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_stream::Stream;
-use tonic::transport::server::Connected;
 
 pub use config::model_server_config_from_proto;
 pub use health::HealthService;
@@ -89,6 +92,17 @@ pub(crate) fn finish<T>(
     started: Instant,
     result: Result<T, Status>,
 ) -> Result<tonic::Response<T>, tonic::Status> {
+    record(api, model, started, result).map(tonic::Response::new)
+}
+
+/// Records a finished call (metrics and the debug log line) and maps its error to a gRPC
+/// status: what [`finish`] does, for the paths that build their own responses.
+pub(crate) fn record<T>(
+    api: Api,
+    model: &str,
+    started: Instant,
+    result: Result<T, Status>,
+) -> Result<T, tonic::Status> {
     let elapsed = started.elapsed();
     let code = match &result {
         Ok(_) => tensorserve_core::Code::Ok,
@@ -102,13 +116,29 @@ pub(crate) fn finish<T>(
         duration_us = elapsed.as_micros() as u64,
         "gRPC request"
     );
-    result.map(tonic::Response::new).map_err(to_tonic)
+    result.map_err(to_tonic)
+}
+
+/// The model a request names, for metrics and logs.
+pub(crate) fn spec_name(spec: Option<&ModelSpec>) -> String {
+    spec.map(|s| s.name.clone()).unwrap_or_default()
+}
+
+/// How output tensors are written: `tensor_content` when
+/// `--enable_serialization_as_tensor_content` asks for it, else the typed fields.
+pub(crate) fn tensor_encoding(state: &AppState) -> TensorEncoding {
+    if state.config().tensor_content_outputs {
+        TensorEncoding::TensorContent
+    } else {
+        TensorEncoding::TypedFields
+    }
 }
 
 /// Keeps the model alive in closures that run on the blocking pool.
 pub(crate) type SharedModel = std::sync::Arc<dyn Model>;
 
-/// Serves every gRPC service on `incoming` until `shutdown` resolves, then drains gracefully.
+/// Serves every gRPC service on `incoming` until `shutdown` resolves, then drains gracefully
+/// ([`serve::serve`]: Predict through [`fast_predict`], the rest through tonic's services).
 pub async fn serve<I, IO, IE>(
     incoming: I,
     state: AppState,
@@ -116,9 +146,21 @@ pub async fn serve<I, IO, IE>(
 ) -> anyhow::Result<()>
 where
     I: Stream<Item = Result<IO, IE>>,
-    IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     IE: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve::serve(
+        incoming,
+        deadline::Deadline::new(dispatch(state)?),
+        shutdown,
+    )
+    .await;
+    Ok(())
+}
+
+/// The service every gRPC request goes to (inside the deadline): Predict to the fast path,
+/// the rest to tonic's generated services.
+pub fn dispatch(state: AppState) -> anyhow::Result<serve::Dispatch> {
     let prediction = PredictionServiceServer::new(PredictionServiceImpl::new(state.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -130,17 +172,11 @@ where
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let reflection_v1 = tensorserve_proto::reflection::builder().build_v1()?;
     let reflection_v1alpha = tensorserve_proto::reflection::builder().build_v1alpha()?;
-    tonic::transport::Server::builder()
-        // Dead peers are found by HTTP/2 pings; idle live channels are normal in gRPC.
-        .http2_keepalive_interval(Some(Duration::from_secs(60)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
-        .layer(deadline::DeadlineLayer)
-        .add_service(prediction)
+    let routes = tonic::service::Routes::new(prediction)
         .add_service(models)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
-    Ok(())
+        .prepare();
+    Ok(serve::Dispatch::new(state, routes))
 }

@@ -142,6 +142,7 @@ pub(super) async fn predict(
         )
         .await?
     } else {
+        spread_if_heavy(&permit).await;
         execution::run(permit, size, true, move || {
             let inputs = predict_inputs(&model, &sig, inputs, &output_filter, check)?;
             let outputs = model.run(&sig, inputs, &output_filter)?;
@@ -153,6 +154,27 @@ pub(super) async fn predict(
         model_spec: Some(response_spec(&name, handle.version, &sig_name)),
         outputs,
     })
+}
+
+/// Model work above this, though fast enough to run on an async worker, is not run inside the
+/// connection's task (see [`spread_if_heavy`]).
+const SPREAD_ABOVE: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// Gives up the first poll when the model's measured work is above [`SPREAD_ABOVE`].
+///
+/// A stream's first poll happens inside its HTTP/2 connection's task
+/// ([`super::inline_executor`]), so calls multiplexed on one connection that finish in that
+/// poll run one after the other on one worker. For cheap models that is the point (no task per
+/// call); for heavier ones it would cap a busy connection at one core. Returning `Pending` once
+/// makes the executor give the call its own task, which any worker can run, as before.
+async fn spread_if_heavy(permit: &Permit) {
+    if permit
+        .work_cost()
+        .estimate()
+        .is_some_and(|work| work > SPREAD_ABOVE)
+    {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Predict on a batched model: convert, queue the run for a batch thread and await it (no

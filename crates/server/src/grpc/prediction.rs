@@ -21,7 +21,10 @@ use tensorserve_proto::tensorflow::serving::{
 };
 use tonic::{Request, Response};
 
-use super::{SharedModel, finish, predict, resolve_spec, response_spec, signature_name};
+use super::{
+    SharedModel, finish, predict, resolve_spec, response_spec, signature_name, spec_name,
+    tensor_encoding,
+};
 use crate::execution;
 use crate::metrics::Api;
 use crate::rest::results;
@@ -39,11 +42,7 @@ impl PredictionServiceImpl {
     }
 
     fn encoding(&self) -> TensorEncoding {
-        if self.state.config().tensor_content_outputs {
-            TensorEncoding::TensorContent
-        } else {
-            TensorEncoding::TypedFields
-        }
+        tensor_encoding(&self.state)
     }
 }
 
@@ -288,11 +287,6 @@ impl PredictionServiceImpl {
             .into(),
         })
     }
-}
-
-/// The model a request names, for metrics and logs.
-fn spec_name(spec: Option<&tensorserve_proto::tensorflow::serving::ModelSpec>) -> String {
-    spec.map(|s| s.name.clone()).unwrap_or_default()
 }
 
 #[tonic::async_trait]
