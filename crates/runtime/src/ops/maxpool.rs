@@ -148,6 +148,12 @@ pub fn max_pool(spec: &PoolSpec, input: &Tensor) -> TractResult<Tensor> {
         input.datum_type() == f32::datum_type(),
         "MaxPool2d takes f32"
     );
+    ensure!(
+        input.rank() == 3 + spec.data_format.has_n() as usize,
+        "MaxPool2d: input {:?} is not a {:?} tensor",
+        input.shape(),
+        spec.data_format
+    );
     let ishape = spec.data_format.shape(input.shape())?;
     let oshape = spec.output_shape(input.shape())?;
     let computed = spec.computed_padding(ishape.hw_dims());

@@ -1,0 +1,224 @@
+//! The loops of [`super::conv::Conv2d`]: a direct 2-D convolution over a channels-last input
+//! whose windows all lie inside it (padding already materialised), with the output channels a
+//! compile-time count.
+//!
+//! Each output pixel accumulates into a `[f32; CO]` (bias first), adding each input value of its
+//! window times the contiguous `[f32; CO]` row of weights for that (kh, kw, ci) position, so the
+//! channel loop becomes SIMD multiplies and adds. `T` neighbouring output pixels of a row are
+//! computed together: their accumulators are independent, which hides the add latency and
+//! loads each weight row once for `T` pixels.
+
+use tract_hir::internal::*;
+
+/// Sizes and element strides of one convolution call.
+pub struct Layout {
+    /// Images (1 without a batch axis).
+    pub batch: usize,
+    /// Input height and width.
+    pub input: [usize; 2],
+    /// Input element strides of n (0 without a batch axis), h, w, c.
+    pub input_strides: [usize; 4],
+    /// Output height and width.
+    pub output: [usize; 2],
+    /// Output element strides of n, h, w, c.
+    pub output_strides: [usize; 4],
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Strides of the windows.
+    pub stride: [usize; 2],
+    /// Dilations of the kernel.
+    pub dilation: [usize; 2],
+    /// Zeros before the input on each axis (tract's computed padding).
+    pub pad_before: [usize; 2],
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+}
+
+/// The channels-last input the loops read: `batch × height × width × channels`, contiguous,
+/// with every window inside it.
+struct Source<'a> {
+    x: &'a [f32],
+    image: usize,
+    row: usize,
+}
+
+/// Writes the convolution of `x` (laid out as `l` says) by the `[kh][kw][ci][co]` weights `w`,
+/// plus `bias`, through `max(·, 0)` when `relu`, into `out` (laid out as `l` says).
+pub fn convolve(
+    l: &Layout,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    out: &mut [f32],
+) -> TractResult<()> {
+    let (ci, co) = (l.in_channels, l.out_channels);
+    ensure!(w.len() == l.kernel[0] * l.kernel[1] * ci * co && bias.len() == co);
+    if out.is_empty() || l.output.contains(&0) {
+        return Ok(());
+    }
+    // Input extent the windows touch, in padded coordinates.
+    let need =
+        [0, 1].map(|a| (l.output[a] - 1) * l.stride[a] + (l.kernel[a] - 1) * l.dilation[a] + 1);
+    let [sn, sh, sw, sc] = l.input_strides;
+    let dense_channels_last =
+        sc == 1 && sw == ci && sh == l.input[1] * ci && (l.batch == 1 || sn == l.input[0] * sh);
+    let unpadded = l.pad_before == [0, 0] && need[0] <= l.input[0] && need[1] <= l.input[1];
+    let copy;
+    let source = if dense_channels_last && unpadded {
+        Source {
+            x,
+            image: l.input[0] * l.input[1] * ci,
+            row: l.input[1] * ci,
+        }
+    } else {
+        copy = padded_channels_last(l, x, need);
+        Source {
+            x: &copy,
+            image: need[0] * need[1] * ci,
+            row: need[1] * ci,
+        }
+    };
+    match co {
+        1 => rows::<1, 4>(l, &source, w, bias, relu, out),
+        2 => rows::<2, 4>(l, &source, w, bias, relu, out),
+        3 => rows::<3, 4>(l, &source, w, bias, relu, out),
+        4 => rows::<4, 4>(l, &source, w, bias, relu, out),
+        5 => rows::<5, 4>(l, &source, w, bias, relu, out),
+        6 => rows::<6, 4>(l, &source, w, bias, relu, out),
+        7 => rows::<7, 4>(l, &source, w, bias, relu, out),
+        8 => rows::<8, 4>(l, &source, w, bias, relu, out),
+        16 => rows::<16, 2>(l, &source, w, bias, relu, out),
+        _ => bail!("Conv2d does not take {co} output channels"),
+    }
+    Ok(())
+}
+
+/// A zero-padded, dense channels-last copy of the input covering `need` rows and columns.
+fn padded_channels_last(l: &Layout, x: &[f32], need: [usize; 2]) -> Vec<f32> {
+    let [sn, sh, sw, sc] = l.input_strides;
+    let ci = l.in_channels;
+    let mut copy = vec![0f32; l.batch * need[0] * need[1] * ci];
+    for n in 0..l.batch {
+        for h in 0..l.input[0] {
+            let ph = h + l.pad_before[0];
+            if ph >= need[0] {
+                break;
+            }
+            for w in 0..l.input[1] {
+                let pw = w + l.pad_before[1];
+                if pw >= need[1] {
+                    break;
+                }
+                let dst = ((n * need[0] + ph) * need[1] + pw) * ci;
+                let src = n * sn + h * sh + w * sw;
+                for (c, d) in copy[dst..dst + ci].iter_mut().enumerate() {
+                    *d = x[src + c * sc];
+                }
+            }
+        }
+    }
+    copy
+}
+
+/// Every output row, `T` pixels at a time, then the row's remaining pixels one by one.
+fn rows<const CO: usize, const T: usize>(
+    l: &Layout,
+    src: &Source<'_>,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    out: &mut [f32],
+) {
+    let bias: [f32; CO] = bias.try_into().expect("one bias per output channel");
+    let ci = l.in_channels;
+    let steps = Steps {
+        pixel: l.stride[1] * ci,
+        kernel_row: l.dilation[0] * src.row,
+        kernel_col: l.dilation[1] * ci,
+        kernel: l.kernel,
+        ci,
+    };
+    let [on, oh_stride, ow_stride, oc] = l.output_strides;
+    let store = |out: &mut [f32], o: usize, mut acc: [f32; CO]| {
+        if relu {
+            for a in &mut acc {
+                *a = a.max(0.0);
+            }
+        }
+        if oc == 1 {
+            out[o..o + CO].copy_from_slice(&acc);
+        } else {
+            for (c, a) in acc.into_iter().enumerate() {
+                out[o + c * oc] = a;
+            }
+        }
+    };
+    for n in 0..l.batch {
+        for oh in 0..l.output[0] {
+            let row = n * src.image + oh * l.stride[0] * src.row;
+            let o_row = n * on + oh * oh_stride;
+            let mut ow = 0;
+            while ow + T <= l.output[1] {
+                let accs = tile::<CO, T>(&steps, src.x, w, &bias, row + ow * steps.pixel);
+                for (t, acc) in accs.into_iter().enumerate() {
+                    store(out, o_row + (ow + t) * ow_stride, acc);
+                }
+                ow += T;
+            }
+            while ow < l.output[1] {
+                let [acc] = tile::<CO, 1>(&steps, src.x, w, &bias, row + ow * steps.pixel);
+                store(out, o_row + ow * ow_stride, acc);
+                ow += 1;
+            }
+        }
+    }
+}
+
+/// Element distances in the channels-last source.
+struct Steps {
+    /// From one output pixel's window to the next one's in a row.
+    pixel: usize,
+    /// From one kernel row to the next.
+    kernel_row: usize,
+    /// From one kernel column to the next.
+    kernel_col: usize,
+    kernel: [usize; 2],
+    ci: usize,
+}
+
+/// The accumulators of `T` neighbouring output pixels, the first one's window starting at
+/// `base`.
+#[inline(always)]
+fn tile<const CO: usize, const T: usize>(
+    s: &Steps,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32; CO],
+    base: usize,
+) -> [[f32; CO]; T] {
+    let mut acc = [*bias; T];
+    let span_len = (T - 1) * s.pixel + s.ci;
+    let mut weights = w.chunks_exact(s.ci * CO);
+    for kh in 0..s.kernel[0] {
+        for kw in 0..s.kernel[1] {
+            let start = base + kh * s.kernel_row + kw * s.kernel_col;
+            let span = &x[start..start + span_len];
+            let wk = weights
+                .next()
+                .expect("one weight block per kernel position");
+            for (c, wv) in wk.chunks_exact(CO).enumerate() {
+                let wv: &[f32; CO] = wv.try_into().expect("CO weights");
+                for (t, a) in acc.iter_mut().enumerate() {
+                    let xv = span[t * s.pixel + c];
+                    for o in 0..CO {
+                        a[o] += xv * wv[o];
+                    }
+                }
+            }
+        }
+    }
+    acc
+}
