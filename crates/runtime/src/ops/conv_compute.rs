@@ -63,8 +63,11 @@ pub fn convolve(
     let need =
         [0, 1].map(|a| (l.output[a] - 1) * l.stride[a] + (l.kernel[a] - 1) * l.dilation[a] + 1);
     let [sn, sh, sw, sc] = l.input_strides;
-    let dense_channels_last =
-        sc == 1 && sw == ci && sh == l.input[1] * ci && (l.batch == 1 || sn == l.input[0] * sh);
+    // With one channel, channels-first is channels-last too (the channel stride is unused).
+    let dense_channels_last = (sc == 1 || ci == 1)
+        && sw == ci
+        && sh == l.input[1] * ci
+        && (l.batch == 1 || sn == l.input[0] * sh);
     let unpadded = l.pad_before == [0, 0] && need[0] <= l.input[0] && need[1] <= l.input[1];
     let copy;
     let source = if dense_channels_last && unpadded {
