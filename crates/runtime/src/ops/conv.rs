@@ -10,7 +10,9 @@
 //! output channels, a compile-time count so the channel loop is vectorised), a few neighbouring
 //! pixels are computed together so their accumulations are independent, and each input value
 //! is multiplied by the contiguous row of weights of its (kh, kw, ci) position. No patch matrix
-//! is built. The window geometry is tract's own `PoolSpec::computed_padding`; padding is
+//! is built. The loops are also compiled for AVX2 + FMA and picked at run time when the CPU has
+//! them (the baseline x86_64 target has only SSE2, where they are no faster than tract's).
+//! The window geometry is tract's own `PoolSpec::computed_padding`; padding is
 //! materialised once as zeros in a channels-last copy of the input when the input is padded or
 //! channels-first ([`super::conv_compute`]).
 //!
