@@ -1,6 +1,7 @@
 //! Our convolution (`ops::conv`) against tract's optimised one on random inputs: NHWC/HWIO,
 //! NCHW/OIHW and the batchless layouts, several batch sizes, channel counts, kernels, strides,
-//! dilations and paddings; results must agree up to float summation order. The Relu fusion
+//! dilations and paddings, with the AVX2 build of the loops and the baseline one; results must
+//! agree up to float summation order. The Relu fusion
 //! must give what tract's Conv + Max give, and only fire when the Relu is the sole consumer.
 //! Bad input shapes are errors. And the corpus CNN's plans (SavedModel and ONNX, batch 1 and
 //! 32, symbolic) must actually run our op.
@@ -167,7 +168,10 @@ fn matches_tract_on_random_inputs() {
                                 Conv2d::covering(&op, &f32::fact(&x_shape), &kernel_t, &bias)
                                     .unwrap();
                             let ours = if relu { ours.with_relu() } else { ours };
-                            assert_close(&ours.convolve(&input).unwrap(), &theirs, &what);
+                            for simd in [true, false] {
+                                let out = ours.convolve_with(&input, simd).unwrap();
+                                assert_close(&out, &theirs, &format!("{what} simd={simd}"));
+                            }
                             assert_close(&run(model, &input), &theirs, &what);
                             cases += 1;
                         }

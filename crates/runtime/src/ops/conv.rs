@@ -96,6 +96,12 @@ impl Conv2d {
 
     /// Runs the convolution on `input` (any batch size).
     pub fn convolve(&self, input: &Tensor) -> TractResult<Tensor> {
+        self.convolve_with(input, true)
+    }
+
+    /// [`Conv2d::convolve`], using the CPU's AVX2 + FMA when `simd` and it has them, else the
+    /// baseline build of the loops (for tests of both).
+    pub fn convolve_with(&self, input: &Tensor, simd: bool) -> TractResult<Tensor> {
         ensure!(input.datum_type() == f32::datum_type(), "Conv2d takes f32");
         let spec = &self.pool_spec;
         ensure!(
@@ -137,6 +143,7 @@ impl Conv2d {
             w.as_slice::<f32>()?,
             b.as_slice::<f32>()?,
             self.relu,
+            simd,
             &mut out,
         )?;
         Ok(tract_ndarray::ArrayD::from_shape_vec(&*oshape.shape, out)?.into_tensor())

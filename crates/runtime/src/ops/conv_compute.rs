@@ -45,13 +45,16 @@ struct Source<'a> {
 }
 
 /// Writes the convolution of `x` (laid out as `l` says) by the `[kh][kw][ci][co]` weights `w`,
-/// plus `bias`, through `max(·, 0)` when `relu`, into `out` (laid out as `l` says).
+/// plus `bias`, through `max(·, 0)` when `relu`, into `out` (laid out as `l` says). With
+/// `simd`, the AVX2 + FMA build of the loops runs when the CPU has them; without, the
+/// baseline build always runs (so tests cover both on an AVX2 machine).
 pub fn convolve(
     l: &Layout,
     x: &[f32],
     w: &[f32],
     bias: &[f32],
     relu: bool,
+    simd: bool,
     out: &mut [f32],
 ) -> TractResult<()> {
     let (ci, co) = (l.in_channels, l.out_channels);
@@ -84,7 +87,7 @@ pub fn convolve(
             row: need[1] * ci,
         }
     };
-    let fma = has_avx2_fma();
+    let fma = simd && has_avx2_fma();
     // Output channels → pixels per tile without and with AVX2 (16 vector registers either
     // way: the accumulators of a tile must fit in about half of them).
     macro_rules! dispatch {
