@@ -11,8 +11,9 @@
 //! `sequence` (Range, OneHot, Cumsum), `slicing` (Slice, StridedSlice), `split` (Split/SplitV),
 //! `pad`, `resize`,
 //! `space_batch`, `identity`, `konst`, `gather`, `concat`, `lookup` (hash tables filled at load),
-//! and `maxpool` (not a builder: a 2-D f32 max pool that `plan.rs` swaps in for tract's in
-//! typed models, TensorFlow's and ONNX's alike). What is covered and what is not:
+//! and `maxpool` and `conv` (with `conv_compute`) — not builders: a 2-D f32 max pool and a 2-D
+//! f32 convolution for small channel counts that `plan.rs` swaps in for tract's in typed models,
+//! TensorFlow's and ONNX's alike. What is covered and what is not:
 //! `testdata/ops/README.md`, checked by `tests/ops.rs`.
 //!
 //! Shapes flow through graphs as tract `TDim`s (tract-tensorflow's `Shape` yields them), so a
@@ -20,6 +21,8 @@
 //! TensorFlow's declared integer types where values leave a function.
 
 mod concat;
+pub mod conv;
+mod conv_compute;
 mod elementwise;
 mod gather;
 mod identity;
