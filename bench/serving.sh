@@ -122,23 +122,7 @@ h2load_run() {
                 lat[int(n * 0.5) + 1], lat[int(n * 0.99) + 1]
         }'
 }
-python3 - "$tmp/grpc_body.bin" <<'PY'
-import struct, sys
-def varint(n):
-    out = b""
-    while True:
-        b, n = n & 0x7F, n >> 7
-        if not n:
-            return out + bytes([b])
-        out += bytes([b | 0x80])
-def field(number, wire_type, payload):
-    key = varint(number << 3 | wire_type)
-    return key + (varint(len(payload)) + payload if wire_type == 2 else payload)
-shape = field(2, 2, field(2, 2, field(1, 0, varint(3))))
-tensor = field(1, 0, varint(1)) + shape + field(5, 2, struct.pack("<3f", 1.0, 2.0, 5.0))
-message = field(1, 2, field(1, 2, b"half_plus_two")) + field(2, 2, field(1, 2, b"x") + field(2, 2, tensor))
-open(sys.argv[1], "wb").write(b"\0" + struct.pack(">I", len(message)) + message)
-PY
+python3 bench/grpc_predict_body.py "$tmp/grpc_body.bin"
 
 hpt_body=$tmp/hpt.json
 echo '{"instances": [1.0, 2.0, 5.0]}' >"$hpt_body"

@@ -6,6 +6,8 @@
 //! Bad input shapes are errors. And the corpus CNN's plans (SavedModel and ONNX, batch 1 and
 //! 32, symbolic) must actually run our op.
 
+mod common;
+
 use std::path::Path;
 
 use tensorserve_runtime::ops::conv::{Conv2d, swap_convolutions};
@@ -19,17 +21,10 @@ use tract_core::ops::nn::DataFormat;
 
 /// Deterministic pseudo-random values in [-3.5, 3.5) with repeats and zeros.
 fn random(shape: &[usize], seed: u64) -> Tensor {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut next = common::lcg(seed);
     let n: usize = shape.iter().product();
     let values: Vec<f32> = (0..n)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 33) % 997) as f32 / 142.0 - 3.5
-        })
+        .map(|_| (next() % 997) as f32 / 142.0 - 3.5)
         .collect();
     tract_ndarray::ArrayD::from_shape_vec(shape, values)
         .unwrap()

@@ -2,6 +2,8 @@
 //! batch sizes, kernels, strides, dilations and paddings; the results must be bit-identical.
 //! And the corpus CNN's plans (SavedModel and ONNX) must actually run our op.
 
+mod common;
+
 use std::path::Path;
 
 use tensorserve_runtime::ops::maxpool::{MaxPool2d, max_pool, swap_max_pools};
@@ -13,16 +15,11 @@ use tract_core::ops::nn::DataFormat;
 /// Deterministic pseudo-random values with repeats, negatives, zeros and the odd
 /// infinity.
 fn random(shape: &[usize], seed: u64) -> Tensor {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut next = common::lcg(seed);
     let n: usize = shape.iter().product();
     let values: Vec<f32> = (0..n)
         .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let r = (state >> 33) % 1000;
+            let r = next() % 1000;
             match r {
                 0 => f32::NEG_INFINITY,
                 1 => f32::INFINITY,

@@ -123,3 +123,16 @@ pub fn check_expected_cases(name: &str, dir: &Path) {
         }
     }
 }
+
+/// A deterministic stream of pseudo-random numbers (a 64-bit linear congruential generator
+/// with Knuth's MMIX constants, high bits returned): the tests that compare our ops with
+/// tract's draw their inputs from it, so any failure reproduces from its seed.
+pub fn lcg(seed: u64) -> impl FnMut() -> u64 {
+    const MUL: u64 = 6364136223846793005;
+    const INC: u64 = 1442695040888963407;
+    let mut state = seed.wrapping_mul(MUL).wrapping_add(INC);
+    move || {
+        state = state.wrapping_mul(MUL).wrapping_add(INC);
+        state >> 33
+    }
+}
