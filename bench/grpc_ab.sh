@@ -80,21 +80,8 @@ PY
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
 
-h2load_run() { # CONNECTIONS SECONDS
-    local threads=2 out rps
-    [ "$1" -eq 1 ] && threads=1
-    rm -f "$tmp/h2load.log"
-    out=$(h2load -c "$1" -m 1 -t "$threads" -D "$2" \
-        -H 'content-type: application/grpc' -H 'te: trailers' -d "$tmp/grpc_body.bin" \
-        --log-file="$tmp/h2load.log" "http://127.0.0.1:$GRPC_PORT$url")
-    rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($i ~ /^req\/s/) print $(i - 1) }' <<<"$out" | tr -d ,)
-    sort -n -k3,3 "$tmp/h2load.log" | awk -v rps="$rps" '
-        { n++; if ($2 != 200) bad++; lat[n] = $3 }
-        END {
-            printf "requests=%d errors=%d rps=%.0f p50_us=%d p99_us=%d\n", n, bad + 0, rps,
-                lat[int(n * 0.5) + 1], lat[int(n * 0.99) + 1]
-        }'
-}
+# h2load_run CONNECTIONS SECONDS
+source bench/h2load_predict.sh
 wrk_run() { # CONNECTIONS SECONDS
     local threads=2
     [ "$1" -eq 1 ] && threads=1

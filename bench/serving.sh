@@ -101,27 +101,9 @@ wrk_run() { # CONNECTIONS URL [BODY_FILE]
     BODY_FILE=${3:-} wrk -t "$threads" -c "$1" -d "${DURATION}s" -s bench/wrk_predict.lua "$2"
 }
 
-# h2load CONNECTIONS: gRPC Predict of half_plus_two's request (hand-encoded: model_spec.name,
-# inputs["x"] = DT_FLOAT [3] {1, 2, 5}, in gRPC's length-prefixed framing), one call in flight
-# per connection, for DURATION; prints the same line as wrk_predict.lua from h2load's
-# per-request log. h2load only sees HTTP statuses, so grpc_predict_bench's runs (which check
-# every answer) come first.
-h2load_run() {
-    local threads=2 out rps
-    [ "$1" -eq 1 ] && threads=1
-    rm -f "$tmp/h2load.log"
-    out=$(h2load -c "$1" -m 1 -t "$threads" -D "$DURATION" \
-        -H 'content-type: application/grpc' -H 'te: trailers' -d "$tmp/grpc_body.bin" \
-        --log-file="$tmp/h2load.log" \
-        "http://127.0.0.1:$GRPC_PORT/tensorflow.serving.PredictionService/Predict")
-    rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($i ~ /^req\/s/) print $(i - 1) }' <<<"$out" | tr -d ,)
-    sort -n -k3,3 "$tmp/h2load.log" | awk -v rps="$rps" '
-        { n++; if ($2 != 200) bad++; lat[n] = $3 }
-        END {
-            printf "requests=%d errors=%d rps=%.0f p50_us=%d p99_us=%d\n", n, bad + 0, rps,
-                lat[int(n * 0.5) + 1], lat[int(n * 0.99) + 1]
-        }'
-}
+# h2load_run CONNECTIONS SECONDS (bench/h2load_predict.sh). h2load only sees HTTP statuses, so
+# grpc_predict_bench's runs (which check every answer) come first.
+source bench/h2load_predict.sh
 python3 bench/grpc_predict_body.py "$tmp/grpc_body.bin"
 
 hpt_body=$tmp/hpt.json
@@ -151,8 +133,8 @@ measure "tensorserve REST c=1" wrk_run 1 "http://127.0.0.1:$REST_PORT$hpt_url"
 measure "tensorserve REST c=32" wrk_run 32 "http://127.0.0.1:$REST_PORT$hpt_url"
 measure "tensorserve gRPC c=1" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_plus_two 1 "$DURATION"
 measure "tensorserve gRPC c=32" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_plus_two 32 "$DURATION"
-measure "tensorserve gRPC h2load c=1" h2load_run 1
-measure "tensorserve gRPC h2load c=32" h2load_run 32
+measure "tensorserve gRPC h2load c=1" h2load_run 1 "$DURATION"
+measure "tensorserve gRPC h2load c=32" h2load_run 32 "$DURATION"
 stop_server
 
 for model in mlp cnn; do
