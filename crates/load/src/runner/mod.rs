@@ -117,6 +117,12 @@ pub async fn run<T: Target>(
             }
         }
     }
+    // Ctrl-C cancels `ctx.hard` (a child of `interrupt`) too, which ends the driver at once: if
+    // `select!` happened to pick the finished driver before the interrupt branch, no reason was
+    // recorded yet, and the run must not be reported as stopped by its duration.
+    if interrupt.is_cancelled() {
+        ctx.stop(StopReason::Interrupted);
+    }
     let end = Instant::now();
     let totals = collector.finish(&ctx.recorder, end);
     let duration = end - start;
