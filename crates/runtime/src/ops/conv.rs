@@ -29,6 +29,7 @@ use tract_core::ops::math::Max;
 use tract_hir::internal::*;
 
 use super::conv_compute::{Layout, convolve};
+use super::spatial::{Spatial, strides};
 
 /// Most output channels we take: beyond this a vectorised matrix product (tract's) does better
 /// than one accumulator per pixel. Counts between 9 and 16 other than 16 also stay with tract.
@@ -102,33 +103,25 @@ impl Conv2d {
     /// [`Conv2d::convolve`], using the CPU's AVX2 + FMA when `simd` and it has them, else the
     /// baseline build of the loops (for tests of both).
     pub fn convolve_with(&self, input: &Tensor, simd: bool) -> TractResult<Tensor> {
-        ensure!(input.datum_type() == f32::datum_type(), "Conv2d takes f32");
         let spec = &self.pool_spec;
-        ensure!(
-            input.rank() == 3 + spec.data_format.has_n() as usize,
-            "Conv2d: input {:?} is not a {:?} tensor",
-            input.shape(),
-            spec.data_format
-        );
-        let ishape = spec.data_format.shape(input.shape())?;
+        let geo = Spatial::of("Conv2d", spec, input)?;
+        let (ishape, oshape) = (&geo.input, &geo.output);
         ensure!(
             *ishape.c() == spec.input_channels,
             "Conv2d: input {:?} does not have {} channels",
             input.shape(),
             spec.input_channels
         );
-        let oshape = spec.output_shape(input.shape())?;
-        let computed = spec.computed_padding(ishape.hw_dims());
         let layout = Layout {
-            batch: ishape.n().copied().unwrap_or(1),
+            batch: geo.batch(),
             input: [ishape.hw_dims()[0], ishape.hw_dims()[1]],
-            input_strides: strides(&ishape),
-            output: [computed[0].convoluted, computed[1].convoluted],
-            output_strides: strides(&oshape),
+            input_strides: strides(ishape),
+            output: geo.output_hw,
+            output_strides: strides(oshape),
             kernel: [spec.kernel_shape[0], spec.kernel_shape[1]],
             stride: [spec.stride(0), spec.stride(1)],
             dilation: [spec.dilation(0), spec.dilation(1)],
-            pad_before: [computed[0].pad_before, computed[1].pad_before],
+            pad_before: geo.pad_before,
             in_channels: spec.input_channels,
             out_channels: spec.output_channels,
         };
@@ -152,18 +145,6 @@ impl Conv2d {
 
 fn tensor1(values: &[f32]) -> Tensor {
     tract_ndarray::Array1::from(values.to_vec()).into_tensor()
-}
-
-/// Element strides of n (0 without a batch axis), h, w and c.
-fn strides<S: AsRef<[usize]> + std::fmt::Debug>(
-    s: &tract_core::ops::nn::BaseDataShape<usize, S>,
-) -> [usize; 4] {
-    [
-        s.n_stride().copied().unwrap_or(0),
-        s.hw_strides()[0],
-        s.hw_strides()[1],
-        *s.c_stride(),
-    ]
 }
 
 /// The kernel reordered as `[kh][kw][ci][co]` from any of tract's kernel formats.

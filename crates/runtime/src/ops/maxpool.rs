@@ -15,8 +15,9 @@
 //! Anything else (index outputs, other ranks or dtypes) keeps tract's op.
 
 use tract_core::ops::cnn::{MaxPool, PoolSpec};
-use tract_core::ops::nn::BaseDataShape;
 use tract_hir::internal::*;
+
+use super::spatial::{Spatial, strides};
 
 /// Max pool over the two spatial axes of an f32 tensor laid out as `pool_spec.data_format`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -132,44 +133,23 @@ struct Geometry {
     cols: Vec<(usize, usize)>,
 }
 
-/// Element strides of n (0 without a batch axis), h, w and c.
-fn strides<S: AsRef<[usize]> + std::fmt::Debug>(s: &BaseDataShape<usize, S>) -> [usize; 4] {
-    [
-        s.n_stride().copied().unwrap_or(0),
-        s.hw_strides()[0],
-        s.hw_strides()[1],
-        *s.c_stride(),
-    ]
-}
-
 /// Runs the pool on `input` (any batch size).
 pub fn max_pool(spec: &PoolSpec, input: &Tensor) -> TractResult<Tensor> {
-    ensure!(
-        input.datum_type() == f32::datum_type(),
-        "MaxPool2d takes f32"
-    );
-    ensure!(
-        input.rank() == 3 + spec.data_format.has_n() as usize,
-        "MaxPool2d: input {:?} is not a {:?} tensor",
-        input.shape(),
-        spec.data_format
-    );
-    let ishape = spec.data_format.shape(input.shape())?;
-    let oshape = spec.output_shape(input.shape())?;
-    let computed = spec.computed_padding(ishape.hw_dims());
+    let spatial = Spatial::of("MaxPool2d", spec, input)?;
+    let (ishape, oshape) = (&spatial.input, &spatial.output);
     let axis = |a: usize| Axis {
         input: ishape.hw_dims()[a],
         kernel: spec.kernel_shape[a],
         stride: spec.stride(a),
         dilation: spec.dilation(a),
-        pad_before: computed[a].pad_before,
-        output: computed[a].convoluted,
+        pad_before: spatial.pad_before[a],
+        output: spatial.output_hw[a],
     };
     let geo = Geometry {
-        batch: ishape.n().copied().unwrap_or(1),
+        batch: spatial.batch(),
         channels: *ishape.c(),
-        input: strides(&ishape),
-        output: strides(&oshape),
+        input: strides(ishape),
+        output: strides(oshape),
         dilation: [spec.dilation(0), spec.dilation(1)],
         rows: axis(0).windows(),
         cols: axis(1).windows(),

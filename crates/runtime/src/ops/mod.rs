@@ -38,6 +38,7 @@ mod sequence;
 mod shape;
 mod slicing;
 mod space_batch;
+mod spatial;
 mod split;
 mod support;
 
