@@ -23,34 +23,37 @@ pub fn datum_type(dtype: DType) -> Option<DatumType> {
 }
 
 /// Moves a core tensor into a tract tensor.
+///
+/// Plain values are copied straight into tract's aligned buffer (`Tensor::from_shape`): going
+/// through an `ndarray::ArrayD` first, as tract's `From` does, costs more than the copy for
+/// the small tensors of a typical request.
 pub fn to_tract(tensor: Tensor) -> Result<TractTensor, Status> {
     let (shape, data) = tensor.into_parts();
-    fn array<T: tract_core::prelude::Datum>(
+    fn plain<T: tract_core::prelude::Datum + Copy>(
         shape: &[usize],
-        v: Vec<T>,
+        v: &[T],
     ) -> Result<TractTensor, String> {
-        tract_core::ndarray::ArrayD::from_shape_vec(tract_core::ndarray::IxDyn(shape), v)
-            .map(TractTensor::from)
-            .map_err(|e| e.to_string())
+        TractTensor::from_shape(shape, v).map_err(|e| e.to_string())
     }
     let result = match data {
-        TensorData::F32(v) => array(&shape, v),
-        TensorData::F64(v) => array(&shape, v),
-        TensorData::I8(v) => array(&shape, v),
-        TensorData::I16(v) => array(&shape, v),
-        TensorData::I32(v) => array(&shape, v),
-        TensorData::I64(v) => array(&shape, v),
-        TensorData::U8(v) => array(&shape, v),
-        TensorData::U16(v) => array(&shape, v),
-        TensorData::U32(v) => array(&shape, v),
-        TensorData::U64(v) => array(&shape, v),
-        TensorData::Bool(v) => array(&shape, v),
-        TensorData::F16(v) => array(
-            &shape,
-            v.into_iter()
+        TensorData::F32(v) => plain(&shape, &v),
+        TensorData::F64(v) => plain(&shape, &v),
+        TensorData::I8(v) => plain(&shape, &v),
+        TensorData::I16(v) => plain(&shape, &v),
+        TensorData::I32(v) => plain(&shape, &v),
+        TensorData::I64(v) => plain(&shape, &v),
+        TensorData::U8(v) => plain(&shape, &v),
+        TensorData::U16(v) => plain(&shape, &v),
+        TensorData::U32(v) => plain(&shape, &v),
+        TensorData::U64(v) => plain(&shape, &v),
+        TensorData::Bool(v) => plain(&shape, &v),
+        TensorData::F16(v) => {
+            let halves: Vec<_> = v
+                .into_iter()
                 .map(tract_core::prelude::f16::from_bits)
-                .collect(),
-        ),
+                .collect();
+            plain(&shape, &halves)
+        }
         TensorData::String(v) => {
             // tract keeps strings as Rust `String`s, so bytes must be UTF-8 to enter a graph.
             let strings = v
@@ -60,7 +63,9 @@ pub fn to_tract(tensor: Tensor) -> Result<TractTensor, Status> {
                         .map_err(|_| Status::invalid_argument("string input is not valid UTF-8"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            array(&shape, strings)
+            tract_core::ndarray::ArrayD::from_shape_vec(tract_core::ndarray::IxDyn(&shape), strings)
+                .map(TractTensor::from)
+                .map_err(|e| e.to_string())
         }
     };
     result.map_err(|e| Status::internal(format!("cannot build input tensor: {e}")))

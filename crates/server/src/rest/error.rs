@@ -46,13 +46,7 @@ impl IntoResponse for RestError {
         ) {
             tracing::error!(code = self.0.code().name(), "{}", self.0.message());
         }
-        let body = tensorserve_core::json::error_body(self.0.message());
-        (
-            status,
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response()
+        super::json_response(status, tensorserve_core::json::error_body(self.0.message()))
     }
 }
 
