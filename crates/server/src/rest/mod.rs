@@ -7,6 +7,7 @@
 mod body;
 mod error;
 mod fast;
+mod idle;
 mod infer;
 mod metadata;
 pub mod results;

@@ -6,7 +6,7 @@
 //!   has neither started nor finished a request for this long is closed, which covers both a
 //!   client whose headers trickle in and an idle keep-alive connection (an idle one closes at
 //!   once, a half-sent request or a half-read answer gets one more period). A watchdog per
-//!   connection checks this four times per period ([`idle_for`]) instead of hyper's header
+//!   connection checks this four times per period ([`super::idle`]) instead of hyper's header
 //!   read timeout, which arms and cancels a timer for every request (an allocation, a timer
 //!   wheel insert and removal, and a kernel timer when a worker parks). HTTP/2 connections get
 //!   keep-alive pings at the same interval, so dead peers are dropped.
@@ -16,18 +16,19 @@
 //! they are all gone or `grace` has passed, aborting the rest.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::RestService;
+use super::idle::{Activity, idle_for};
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -45,19 +46,25 @@ enum Protocol {
     Http2,
 }
 
-/// Waits, at most `limit`, until the connection has sent enough to tell HTTP/1 from HTTP/2;
-/// `None` when it sent nothing in time or closed.
+/// Waits (at most `limit`, when there is one) until the connection has sent enough to tell
+/// HTTP/1 from HTTP/2; `None` when it sent nothing in time or closed.
 ///
-/// hyper-util's protocol detection reads the first bytes before any timeout of ours starts, so
-/// a client that connects and sends nothing would otherwise be kept forever.
-async fn first_request_bytes(stream: &TcpStream, limit: Duration) -> Option<Protocol> {
+/// The protocol then picks hyper's HTTP/1 or HTTP/2 connection directly: hyper-util's
+/// auto-detecting connection would read the same bytes again through a rewinding wrapper on
+/// every read, and it would keep a client that connects and sends nothing forever.
+async fn first_request_bytes(stream: &TcpStream, limit: Option<Duration>) -> Option<Protocol> {
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let deadline = tokio::time::Instant::now() + limit;
+    let deadline = limit.map(|limit| tokio::time::Instant::now() + limit);
     let mut buf = [0u8; PREFACE.len()];
     loop {
-        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
-            Ok(Ok(n)) => n,
-            Ok(Err(_)) | Err(_) => return None,
+        let peeked = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, stream.peek(&mut buf))
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+            None => stream.peek(&mut buf).await,
+        };
+        let Ok(n) = peeked else {
+            return None;
         };
         if n == 0 {
             return None;
@@ -74,52 +81,38 @@ async fn first_request_bytes(stream: &TcpStream, limit: Duration) -> Option<Prot
     }
 }
 
-/// What the idle watchdog sees of one connection's requests.
-#[derive(Default)]
-struct Activity {
-    /// Requests started plus requests finished: any change means the connection did something.
-    events: AtomicU64,
-    in_flight: AtomicUsize,
-}
-
-impl Activity {
-    /// Marks a request as started; the guard marks it finished when dropped.
-    fn begin(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.events.fetch_add(1, Ordering::Relaxed);
-        InFlight(self.clone())
-    }
-}
-
-/// A request in flight on a watched connection.
-struct InFlight(Arc<Activity>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.events.fetch_add(1, Ordering::Relaxed);
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Resolves once the connection has had no request in flight, and no request start or end, for
-/// `limit` (between `limit` and 1.25 × `limit` after its last activity).
-async fn idle_for(activity: &Activity, limit: Duration) {
-    let tick = (limit / 4).max(Duration::from_millis(1));
-    let mut seen = activity.events.load(Ordering::Relaxed);
-    let mut quiet = Duration::ZERO;
-    loop {
-        tokio::time::sleep(tick).await;
-        let now = activity.events.load(Ordering::Relaxed);
-        if now != seen || activity.in_flight.load(Ordering::Relaxed) > 0 {
-            seen = now;
-            quiet = Duration::ZERO;
-            continue;
+/// Runs one connection to its end: asked to finish when the server closes, and (HTTP/1 with a
+/// timeout) when the idle watchdog fires. An idle keep-alive connection then closes at once; a
+/// first request whose headers never completed, or an answer a slow client is still reading,
+/// gets one more period before the connection is dropped.
+async fn drive<C: Future>(
+    connection: C,
+    shut_down: impl Fn(Pin<&mut C>),
+    mut closing: watch::Receiver<bool>,
+    watched: Option<(Arc<Activity>, Duration)>,
+) {
+    tokio::pin!(connection);
+    let idle_watch = async {
+        match &watched {
+            Some((activity, limit)) => {
+                idle_for(activity, *limit).await;
+                *limit
+            }
+            None => std::future::pending().await,
         }
-        quiet += tick;
-        if quiet >= limit {
+    };
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        // (The watch guard is dropped at once: the arm below awaits.)
+        _ = async { closing.wait_for(|c| *c).await.map(|_| ()) } => {}
+        limit = idle_watch => {
+            shut_down(connection.as_mut());
+            let _ = tokio::time::timeout(limit, connection.as_mut()).await;
             return;
         }
     }
+    shut_down(connection.as_mut());
+    let _ = connection.await;
 }
 
 /// Serves `service` on `listener` until `stop`, then drains for at most `grace`.
@@ -132,15 +125,15 @@ pub async fn serve(
 ) {
     // Zero turns the timeouts off.
     let idle = Some(limits.idle_timeout).filter(|d| !d.is_zero());
-    let mut builder = Builder::new(TokioExecutor::new());
     // hyper's own header read timeout is replaced by the watchdog (module docs).
-    builder.http1().header_read_timeout(None);
-    builder
-        .http2()
+    let mut http1 = http1::Builder::new();
+    http1.header_read_timeout(None);
+    let mut http2 = http2::Builder::new(TokioExecutor::new());
+    http2
         .timer(TokioTimer::new())
         .keep_alive_interval(idle)
         .keep_alive_timeout(limits.idle_timeout.min(Duration::from_secs(20)));
-    let builder = Arc::new(builder);
+    let builders = Arc::new((http1, http2));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (closing, _) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -168,20 +161,19 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let builder = builder.clone();
+        let builders = builders.clone();
         let service = service.clone();
-        let mut closing = closing.subscribe();
+        let closing = closing.subscribe();
         connections.spawn(async move {
             let _slot = slot;
+            let Some(protocol) = first_request_bytes(&stream, idle).await else {
+                return;
+            };
             // The HTTP/1 idle watchdog's view of this connection, when there is a timeout.
-            let mut watched = None;
-            if let Some(limit) = idle {
-                match first_request_bytes(&stream, limit).await {
-                    None => return,
-                    Some(Protocol::Http1) => watched = Some((Arc::new(Activity::default()), limit)),
-                    Some(Protocol::Http2) => {}
-                }
-            }
+            let watched = match (protocol, idle) {
+                (Protocol::Http1, Some(limit)) => Some((Arc::new(Activity::default()), limit)),
+                _ => None,
+            };
             let activity = watched.as_ref().map(|(activity, _)| activity.clone());
             let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 let service = service.clone();
@@ -192,32 +184,17 @@ pub async fn serve(
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            let idle_watch = async {
-                match &watched {
-                    Some((activity, limit)) => {
-                        idle_for(activity, *limit).await;
-                        *limit
-                    }
-                    None => std::future::pending().await,
+            let io = TokioIo::new(stream);
+            match protocol {
+                Protocol::Http1 => {
+                    let connection = builders.0.serve_connection(io, service);
+                    drive(connection, |c| c.graceful_shutdown(), closing, watched).await;
                 }
-            };
-            tokio::select! {
-                _ = connection.as_mut() => return,
-                // (The watch guard is dropped at once: the arm below awaits.)
-                _ = async { closing.wait_for(|c| *c).await.map(|_| ()) } => {}
-                limit = idle_watch => {
-                    // An idle keep-alive connection closes at once; a first request whose
-                    // headers never completed, or an answer a slow client is still reading,
-                    // gets one more period before the connection is dropped.
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(limit, connection.as_mut()).await;
-                    return;
+                Protocol::Http2 => {
+                    let connection = builders.1.serve_connection(io, service);
+                    drive(connection, |c| c.graceful_shutdown(), closing, None).await;
                 }
             }
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
         });
     }
     drop(listener);
@@ -232,69 +209,5 @@ pub async fn serve(
             "shutdown grace period elapsed with requests still in flight"
         );
         connections.abort_all();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::time::{Instant, advance};
-
-    const LIMIT: Duration = Duration::from_secs(8);
-
-    /// How long `idle_for` takes to resolve on a paused clock, with `during` running beside it.
-    async fn time_to_idle(activity: Arc<Activity>, during: impl Future<Output = ()>) -> Duration {
-        let started = Instant::now();
-        let watch = idle_for(&activity, LIMIT);
-        tokio::pin!(watch);
-        tokio::pin!(during);
-        let mut during_done = false;
-        loop {
-            tokio::select! {
-                _ = &mut watch => return started.elapsed(),
-                _ = &mut during, if !during_done => during_done = true,
-            }
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_quiet_connection_is_idle_after_the_limit() {
-        let waited = time_to_idle(Arc::new(Activity::default()), async {}).await;
-        assert!(waited >= LIMIT && waited <= LIMIT + LIMIT / 4, "{waited:?}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_request_in_flight_is_never_idle() {
-        let activity = Arc::new(Activity::default());
-        let request = activity.begin();
-        let waited = time_to_idle(activity, async move {
-            // A slow model: ten periods with the request running.
-            tokio::time::sleep(LIMIT * 10).await;
-            drop(request);
-        })
-        .await;
-        assert!(
-            waited >= LIMIT * 11 && waited <= LIMIT * 11 + LIMIT / 4,
-            "{waited:?}"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn requests_within_each_period_keep_the_connection() {
-        let activity = Arc::new(Activity::default());
-        let busy = activity.clone();
-        let waited = time_to_idle(activity, async move {
-            // A request every 0.9 periods, five times.
-            for _ in 0..5 {
-                advance(LIMIT * 9 / 10).await;
-                drop(busy.begin());
-            }
-        })
-        .await;
-        let last = LIMIT * 9 / 10 * 5;
-        assert!(
-            waited >= last + LIMIT && waited <= last + LIMIT + LIMIT / 4,
-            "{waited:?}"
-        );
     }
 }
