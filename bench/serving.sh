@@ -5,8 +5,10 @@
 #     floor (bench/floor: a minimal hyper server that parses the same JSON and computes
 #     0.5x+2), and gRPC predict at 1 and 32 connections (bench/client's grpc_predict_bench,
 #     which checks every answer, and h2load, a C HTTP/2 client as light as wrk, so that the
-#     REST/gRPC ratio compares servers rather than clients): throughput, p50/p99, server CPU per
-#     request (utime+stime deltas from /proc/<pid>/stat), server peak RSS (VmHWM).
+#     REST/gRPC ratio compares servers rather than clients), and both protocols at 32 connections
+#     with our own load generator (tensorserve-load, the same client code for each): throughput,
+#     p50/p99, server CPU per request (utime+stime deltas from /proc/<pid>/stat), server peak
+#     RSS (VmHWM).
 #  2. The corpus MLP and CNN at 64 concurrent REST clients, without and with --enable_batching
 #     (parameters in bench/batching.txt); answers checked identical first.
 #  3. Cold start (process start -> first successful predict; median of COLD_RUNS) and idle RSS
@@ -36,8 +38,10 @@ apt_install() { # COMMAND PACKAGE
 }
 apt_install wrk wrk
 apt_install h2load nghttp2-client
-cargo build --release --locked --quiet -p tensorserve -p tensorserve-bench-floor -p tensorserve-bench-client
+cargo build --release --locked --quiet -p tensorserve -p tensorserve-bench-floor -p tensorserve-bench-client \
+    -p tensorserve-load
 TS=$TARGET/release/tensorserve
+LOAD=$TARGET/release/tensorserve-load
 FLOOR=$TARGET/release/floor
 GRPC_BENCH=$TARGET/release/grpc_predict_bench
 COLD_START=$TARGET/release/cold_start
@@ -106,6 +110,22 @@ wrk_run() { # CONNECTIONS URL [BODY_FILE]
 source bench/h2load_predict.sh
 python3 bench/grpc_predict_body.py "$tmp/grpc_body.bin"
 
+# load_run rest|grpc CONNECTIONS: half_plus_two's predict with tensorserve-load (closed loop, one
+# call in flight per connection, 2 threads); prints the same line as bench/wrk_predict.lua from
+# its --json report.
+load_run() {
+    local threads=2 target
+    [ "$2" -eq 1 ] && threads=1
+    if [ "$1" = rest ]; then target=("127.0.0.1:$REST_PORT"); else target=(--grpc "127.0.0.1:$GRPC_PORT"); fi
+    "$LOAD" "${target[@]}" --model half_plus_two -c "$2" -t "$threads" -d "${DURATION}s" \
+        --progress never --json "$tmp/load.json" >/dev/null
+    python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+c, l = r["counts"], r["latency_ms"] or {"p50": 0, "p99": 0}
+print("requests=%d errors=%d rps=%.0f p50_us=%d p99_us=%d" % (c["ok"] + c["errors"], c["errors"],
+      r["throughput_rps"], l["p50"] * 1000, l["p99"] * 1000))' "$tmp/load.json"
+}
+
 hpt_body=$tmp/hpt.json
 echo '{"instances": [1.0, 2.0, 5.0]}' >"$hpt_body"
 # One request of batch 1 from the corpus' recorded inputs, as a REST row request.
@@ -135,6 +155,8 @@ measure "tensorserve gRPC c=1" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_
 measure "tensorserve gRPC c=32" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_plus_two 32 "$DURATION"
 measure "tensorserve gRPC h2load c=1" h2load_run 1 "$DURATION"
 measure "tensorserve gRPC h2load c=32" h2load_run 32 "$DURATION"
+measure "tensorserve REST load c=32" load_run rest 32
+measure "tensorserve gRPC load c=32" load_run grpc 32
 stop_server
 
 for model in mlp cnn; do
@@ -181,6 +203,7 @@ line "gRPC / REST throughput, c=32" "$(ratio "${RPS[tensorserve gRPC c=32]}" "${
 line "gRPC / REST throughput, c=1" "$(ratio "${RPS[tensorserve gRPC c=1]}" "${RPS[tensorserve REST c=1]}")" ">=" 1.0
 line "gRPC (h2load) / REST (wrk) throughput, c=32" "$(ratio "${RPS[tensorserve gRPC h2load c=32]}" "${RPS[tensorserve REST c=32]}")" ">=" 1.0
 line "gRPC (h2load) / REST (wrk) throughput, c=1" "$(ratio "${RPS[tensorserve gRPC h2load c=1]}" "${RPS[tensorserve REST c=1]}")" ">=" 1.0
+line "gRPC / REST throughput, c=32, tensorserve-load" "$(ratio "${RPS[tensorserve gRPC load c=32]}" "${RPS[tensorserve REST load c=32]}")" ">=" 1.0
 printf '%-52s %8s   (no target)\n' "gRPC / REST server CPU per request, c=32" "$(ratio "${CPU[tensorserve gRPC h2load c=32]}" "${CPU[tensorserve REST c=32]}")"
 line "CNN batched / unbatched throughput, c=64" "$(ratio "${RPS[cnn REST c=64 batched]}" "${RPS[cnn REST c=64 plain]}")" ">=" 2.0
 printf '%-52s %8s   (no target)\n' "MLP batched / unbatched throughput, c=64" "$(ratio "${RPS[mlp REST c=64 batched]}" "${RPS[mlp REST c=64 plain]}")"
