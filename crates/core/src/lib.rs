@@ -4,6 +4,7 @@
 //! This crate knows nothing of HTTP, gRPC or any execution engine, so that protocol adapters and
 //! runtimes can only meet here.
 
+pub mod cmp;
 pub mod dtype;
 pub mod example;
 pub mod json;

@@ -12,6 +12,7 @@ use super::envelope::{format_error, parse_object, read_signature};
 use super::fill::{dense_shape_into, fill};
 use super::value::{Document, Value};
 use super::writer::debug_text;
+use crate::cmp::slices_equal;
 use crate::signature::DEFAULT_SIGNATURE;
 use crate::{DType, Status, Tensor, TensorData, TensorInfo};
 
@@ -244,7 +245,7 @@ impl<'i> Rows<'i, '_> {
                     "Expecting tensor size: {first_size} but got: {size}"
                 )));
             }
-            Some((_, first_shape)) if first_shape != dims => {
+            Some((_, first_shape)) if !slices_equal(first_shape, dims) => {
                 return Err(Status::invalid_argument(format!(
                     "Expecting shape {} but got: {}",
                     shape_string(first_shape),
