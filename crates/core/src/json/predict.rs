@@ -191,17 +191,18 @@ fn decode_rows(
         }
         count += 1;
     }
-    rows.columns
-        .into_iter()
-        .map(|(name, column)| {
-            let (_, element_shape) = column.first.expect("set by the first item");
-            let mut shape = Vec::with_capacity(element_shape.len() + 1);
-            shape.push(count);
-            shape.extend_from_slice(&element_shape);
-            // Only a key repeated inside one instance can make the count disagree.
-            Ok((name.to_owned(), Tensor::new(shape, column.data)?))
-        })
-        .collect()
+    // Inserted one by one: collecting into a map first buffers, sorts and dedups the entries,
+    // which for the usual one or two inputs costs more than the inserts.
+    let mut tensors = BTreeMap::new();
+    for (name, column) in rows.columns {
+        let (_, element_shape) = column.first.expect("set by the first item");
+        let mut shape = Vec::with_capacity(element_shape.len() + 1);
+        shape.push(count);
+        shape.extend_from_slice(&element_shape);
+        // Only a key repeated inside one instance can make the count disagree.
+        tensors.insert(name.to_owned(), Tensor::new(shape, column.data)?);
+    }
+    Ok(tensors)
 }
 
 /// The state of a row decode: values gathered so far per input, and a reusable shape buffer.
