@@ -538,7 +538,10 @@ mod tests {
         let d = nine_digits_f32(1.0 / 3.0).unwrap();
         assert_eq!((d.digits(), d.exp), (&b"333333343"[..], -1));
         let d = nine_digits_f32(-f32::MAX).unwrap();
-        assert_eq!((d.digits(), d.exp, d.negative), (&b"340282347"[..], 38, true));
+        assert_eq!(
+            (d.digits(), d.exp, d.negative),
+            (&b"340282347"[..], 38, true)
+        );
         // 1048576.125 is a midpoint at the ninth digit: ties go to the even 2.
         let d = nine_digits_f32(1048576.0 + 0.125).unwrap();
         assert_eq!((d.digits(), d.exp), (&b"104857612"[..], 6));
