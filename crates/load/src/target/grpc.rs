@@ -1,23 +1,28 @@
-//! TF Serving's gRPC `PredictionService/Predict`, over `tensorserve-proto`'s generated client.
+//! TF Serving's gRPC `PredictionService/Predict`, over tonic.
 //!
 //! Each [`GrpcConnection`] is one HTTP/2 connection (a tonic `Channel` connected eagerly, so a
 //! server that is down shows as [`ErrorKind::Connect`]), carrying one call at a time, like the
-//! HTTP target's keep-alive connections. The request is built once and cloned per call; the
-//! answer is decoded in full, as a real client would. A status sent by the server (trailers) is
+//! HTTP target's keep-alive connections. The request is encoded once and its bytes sent on every
+//! call; the answer is read in full but not decoded, as the HTTP target reads a body without
+//! parsing it ([`super::grpc_codec`]). A status sent by the server (trailers) is
 //! [`ErrorKind::GrpcStatus`] and keeps the connection; a status made by tonic from a transport
 //! failure (it has a source error) is [`ErrorKind::Io`] and replaces it.
 
 use std::error::Error as _;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
 
+use bytes::Bytes;
 use prost::Message;
-use tensorserve_proto::tensorflow::serving::prediction_service_client::PredictionServiceClient;
 use tensorserve_proto::tensorflow::serving::{ModelSpec, PredictRequest};
 use tensorserve_proto::tensorflow::{DataType, TensorProto, TensorShapeProto, tensor_shape_proto};
+use tonic::client::Grpc;
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
 
+use super::grpc_codec::RawCodec;
 use super::{Connection, ErrorKind, Target};
+
+const PREDICT_PATH: &str = "/tensorflow.serving.PredictionService/Predict";
 
 /// What to send, as given by the user; validated by [`GrpcTarget::new`].
 #[derive(Clone, Debug, PartialEq)]
@@ -105,7 +110,8 @@ pub enum GrpcTargetError {
 #[derive(Clone, Debug)]
 pub struct GrpcTarget {
     endpoint: Endpoint,
-    request: Arc<PredictRequest>,
+    /// The `PredictRequest`, encoded once.
+    encoded: Bytes,
     describe: String,
 }
 
@@ -147,7 +153,7 @@ impl GrpcTarget {
         );
         Ok(Self {
             endpoint,
-            request: Arc::new(spec.request.clone()),
+            encoded: spec.request.encode_to_vec().into(),
             describe,
         })
     }
@@ -163,9 +169,9 @@ impl Target for GrpcTarget {
             .await
             .map_err(|_| ErrorKind::Connect)?;
         Ok(GrpcConnection {
-            client: PredictionServiceClient::new(channel)
+            client: Grpc::new(channel)
                 .max_decoding_message_size(tensorserve_proto::MAX_MESSAGE_BYTES),
-            request: Arc::clone(&self.request),
+            request: self.encoded.clone(),
         })
     }
 
@@ -177,13 +183,18 @@ impl Target for GrpcTarget {
 /// One HTTP/2 connection to the gRPC port.
 #[derive(Debug)]
 pub struct GrpcConnection {
-    client: PredictionServiceClient<Channel>,
-    request: Arc<PredictRequest>,
+    client: Grpc<Channel>,
+    /// The encoded `PredictRequest`.
+    request: Bytes,
 }
 
 impl Connection for GrpcConnection {
     async fn call(&mut self) -> Result<(), ErrorKind> {
-        match self.client.predict((*self.request).clone()).await {
+        // A Channel is always ready once connected; this only fails if it is gone.
+        self.client.ready().await.map_err(|_| ErrorKind::Io)?;
+        let request = tonic::Request::new(self.request.clone());
+        let path = PathAndQuery::from_static(PREDICT_PATH);
+        match self.client.unary(request, path, RawCodec).await {
             Ok(_) => Ok(()),
             Err(status) => Err(error_kind(&status)),
         }
@@ -211,7 +222,9 @@ mod tests {
             target.describe(),
             "gRPC Predict 127.0.0.1:8500 model half_plus_two signature serving_default"
         );
-        assert_eq!(target.request.inputs["x"].float_val, [1.0, 2.0, 5.0]);
+        let sent = PredictRequest::decode(target.encoded.clone()).unwrap();
+        assert_eq!(sent, spec.request);
+        assert_eq!(sent.inputs["x"].float_val, [1.0, 2.0, 5.0]);
 
         let encoded = spec.request.encode_to_vec();
         let other = GrpcSpec::from_encoded("h:1", &encoded, Some("m"), Some("s")).unwrap();
