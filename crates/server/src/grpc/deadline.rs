@@ -1,78 +1,37 @@
 //! gRPC deadlines: a call whose `grpc-timeout` passes ends with DEADLINE_EXCEEDED.
 //!
-//! Every gRPC call goes through [`Deadline`] ([`super::serve`]): at its deadline the call's
-//! future is dropped and the answer is DEADLINE_EXCEEDED, the status the gRPC spec names
-//! (tonic's own transport timer, which we no longer use, answered CANCELLED). It fires one
-//! millisecond early so that the answer reaches the client before the client's own timer gives
-//! up. Inference already running keeps its admission slot until it ends (see
-//! [`crate::admission`]).
+//! Every gRPC call's answer is produced inside [`with_deadline`] ([`super::stream`]): at its
+//! deadline the call's future is dropped and the answer is DEADLINE_EXCEEDED, the status the
+//! gRPC spec names (tonic's own transport timer, which we no longer use, answered CANCELLED). It
+//! fires one millisecond early so that the answer reaches the client before the client's own
+//! timer gives up. Inference already running keeps its admission slot until it ends (see
+//! [`crate::admission`]). A streaming call's deadline covers producing its response head, not
+//! the messages streamed after it, as before.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, Request, Response};
-use tower::{Layer, Service};
+use axum::http::HeaderMap;
 
-/// Adds [`Deadline`] to every service.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DeadlineLayer;
-
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
-
-    fn layer(&self, inner: S) -> Deadline<S> {
-        Deadline { inner }
-    }
-}
-
-/// Ends calls at their `grpc-timeout` with DEADLINE_EXCEEDED.
-#[derive(Debug, Clone)]
-pub struct Deadline<S> {
-    inner: S,
-}
-
-impl<S> Deadline<S> {
-    /// `inner` with deadlines.
-    pub fn new(inner: S) -> Deadline<S> {
-        Deadline { inner }
-    }
-}
-
-/// How much earlier than tonic's own timer this layer answers.
+/// How much earlier than tonic's own timer this answers.
 const AHEAD: Duration = Duration::from_millis(1);
 
-impl<S, B> Service<Request<B>> for Deadline<S>
-where
-    S: Service<Request<B>, Response = Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let timeout = grpc_timeout(request.headers());
-        let call = self.inner.call(request);
-        let Some(timeout) = timeout else {
-            return Box::pin(call);
-        };
-        Box::pin(async move {
-            match tokio::time::timeout(timeout.saturating_sub(AHEAD), call).await {
-                Ok(result) => result,
-                Err(_) => Ok(tonic::Status::deadline_exceeded(format!(
-                    "Deadline exceeded: the call did not complete within its {} ms grpc-timeout",
-                    timeout.as_millis()
-                ))
-                .into_http()),
-            }
+/// Runs `call`, or gives up at `timeout` (when the request had one) with DEADLINE_EXCEEDED.
+pub async fn with_deadline<F: Future>(
+    call: F,
+    timeout: Option<Duration>,
+) -> Result<F::Output, tonic::Status> {
+    let Some(timeout) = timeout else {
+        return Ok(call.await);
+    };
+    tokio::time::timeout(timeout.saturating_sub(AHEAD), call)
+        .await
+        .map_err(|_| {
+            tonic::Status::deadline_exceeded(format!(
+                "Deadline exceeded: the call did not complete within its {} ms grpc-timeout",
+                timeout.as_millis()
+            ))
         })
-    }
 }
 
 /// The `grpc-timeout` header: up to 8 digits and a unit (H, M, S, m, u, n).
