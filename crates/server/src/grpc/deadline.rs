@@ -1,37 +1,53 @@
 //! gRPC deadlines: a call whose `grpc-timeout` passes ends with DEADLINE_EXCEEDED.
 //!
-//! Every gRPC call's answer is produced inside [`with_deadline`] ([`super::stream`]): at its
-//! deadline the call's future is dropped and the answer is DEADLINE_EXCEEDED, the status the
-//! gRPC spec names (tonic's own transport timer, which we no longer use, answered CANCELLED). It
-//! fires one millisecond early so that the answer reaches the client before the client's own
-//! timer gives up. Inference already running keeps its admission slot until it ends (see
+//! Every gRPC call's answer is produced under [`Deadline`] ([`super::stream`]): at its deadline
+//! the call's future is dropped and the answer is DEADLINE_EXCEEDED, the status the gRPC spec
+//! names (tonic's own transport timer, which we no longer use, answered CANCELLED). It fires
+//! one millisecond early so that the answer reaches the client before the client's own timer
+//! gives up. Inference already running keeps its admission slot until it ends (see
 //! [`crate::admission`]). A streaming call's deadline covers producing its response head, not
 //! the messages streamed after it, as before.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
+use tokio::time::Sleep;
 
 /// How much earlier than tonic's own timer this answers.
 const AHEAD: Duration = Duration::from_millis(1);
 
-/// Runs `call`, or gives up at `timeout` (when the request had one) with DEADLINE_EXCEEDED.
-pub async fn with_deadline<F: Future>(
-    call: F,
-    timeout: Option<Duration>,
-) -> Result<F::Output, tonic::Status> {
-    let Some(timeout) = timeout else {
-        return Ok(call.await);
-    };
-    tokio::time::timeout(timeout.saturating_sub(AHEAD), call)
-        .await
-        .map_err(|_| {
+/// A call's deadline, when its request has a `grpc-timeout`.
+///
+/// Polled beside the call's future rather than wrapping it, so that the (large) call future
+/// is not moved into another future; the timer is boxed, and only exists for calls that have a
+/// deadline.
+pub struct Deadline {
+    timeout: Duration,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl Deadline {
+    /// Starts the clock for a call with this `grpc-timeout` (none: no deadline).
+    pub fn start(timeout: Option<Duration>) -> Option<Deadline> {
+        let timeout = timeout?;
+        Some(Deadline {
+            timeout,
+            timer: Box::pin(tokio::time::sleep(timeout.saturating_sub(AHEAD))),
+        })
+    }
+
+    /// Ready with DEADLINE_EXCEEDED once the deadline has passed.
+    pub fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
+        self.timer.as_mut().poll(cx).map(|()| {
             tonic::Status::deadline_exceeded(format!(
                 "Deadline exceeded: the call did not complete within its {} ms grpc-timeout",
-                timeout.as_millis()
+                self.timeout.as_millis()
             ))
         })
+    }
 }
 
 /// The `grpc-timeout` header: up to 8 digits and a unit (H, M, S, m, u, n).

@@ -2,13 +2,19 @@
 //! directly (headers, one DATA frame, trailers); every other path through tonic's generated
 //! services, whose response body is pumped to the stream by [`send_body`].
 //!
-//! Around both: the `grpc-timeout` deadline ([`with_deadline`]) on producing the answer, and the
+//! Around both: the `grpc-timeout` deadline ([`Deadline`]) on producing the answer, and the
 //! peer's RST_STREAM, which drops the call's future (a cancelled call stops its work) as hyper's
 //! server did.
+//!
+//! The call's future is pinned once, in place, and the deadline and reset are polled beside it
+//! ([`run_call`]) instead of in futures that wrap it: each wrapping async layer would hold its
+//! own copy of the call's state, and the stream's future is moved into a box before its first
+//! poll ([`super::inline_executor`]), so its size is copied on every call.
 
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::task::Poll;
+use std::time::Duration;
 
 use axum::http::{HeaderValue, Request, Response, header};
 use bytes::Bytes;
@@ -17,7 +23,7 @@ use h2::{Reason, RecvStream};
 use hyper::body::Body;
 use tower::Service;
 
-use super::deadline::{grpc_timeout, with_deadline};
+use super::deadline::{Deadline, grpc_timeout};
 use super::fast_predict::{self, Answer, PREDICT_PATH};
 use super::h2_body::{RecvBody, send_body};
 use crate::state::AppState;
@@ -40,8 +46,8 @@ impl Dispatch {
         let timeout = grpc_timeout(request.headers());
         let request = request.map(RecvBody::new);
         if request.uri().path() == PREDICT_PATH {
-            let answer = fast_predict::answer(self.state, request);
-            let answer = match until_reset(&mut respond, with_deadline(answer, timeout)).await {
+            let call = pin!(fast_predict::answer(self.state, request));
+            let answer = match run_call(&mut respond, call, timeout).await {
                 Some(Ok(answer)) => answer,
                 Some(Err(status)) => Answer::Refused(status),
                 None => return,
@@ -51,8 +57,8 @@ impl Dispatch {
             }
         } else {
             let mut routes = self.routes;
-            let call = routes.call(request);
-            let response = match until_reset(&mut respond, with_deadline(call, timeout)).await {
+            let call = pin!(routes.call(request));
+            let response = match run_call(&mut respond, call, timeout).await {
                 Some(Ok(Ok(response))) => response,
                 Some(Ok(Err(never))) => match never {},
                 Some(Err(status)) => status.into_http(),
@@ -63,13 +69,22 @@ impl Dispatch {
     }
 }
 
-/// Runs `call` until it finishes, or until the peer resets the stream (`None`: the call's
-/// future is dropped unfinished, nothing is sent).
-async fn until_reset<F: Future>(respond: &mut SendResponse<Bytes>, call: F) -> Option<F::Output> {
-    let mut call = pin!(call);
-    poll_fn(|cx| {
+/// Runs `call` until it finishes, its deadline passes (`Some(Err)`: DEADLINE_EXCEEDED), or the
+/// peer resets the stream (`None`: the call's future is dropped unfinished, nothing is sent).
+fn run_call<'a, F: Future>(
+    respond: &'a mut SendResponse<Bytes>,
+    mut call: Pin<&'a mut F>,
+    timeout: Option<Duration>,
+) -> impl Future<Output = Option<Result<F::Output, tonic::Status>>> + 'a {
+    let mut deadline = Deadline::start(timeout);
+    poll_fn(move |cx| {
         if let Poll::Ready(output) = call.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
+            return Poll::Ready(Some(Ok(output)));
+        }
+        if let Some(deadline) = &mut deadline
+            && let Poll::Ready(status) = deadline.poll_expired(cx)
+        {
+            return Poll::Ready(Some(Err(status)));
         }
         match respond.poll_reset(cx) {
             Poll::Ready(reason) => {
@@ -79,7 +94,6 @@ async fn until_reset<F: Future>(respond: &mut SendResponse<Bytes>, call: F) -> O
             Poll::Pending => Poll::Pending,
         }
     })
-    .await
 }
 
 /// Writes a Predict answer: the same frames as [`Answer::into_response`]'s body would give.
