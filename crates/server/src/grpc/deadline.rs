@@ -1,76 +1,51 @@
 //! gRPC deadlines: a call whose `grpc-timeout` passes ends with DEADLINE_EXCEEDED.
 //!
-//! Every gRPC call goes through [`Deadline`] ([`super::serve`]): at its deadline the call's
-//! future is dropped and the answer is DEADLINE_EXCEEDED, the status the gRPC spec names
-//! (tonic's own transport timer, which we no longer use, answered CANCELLED). It fires one
-//! millisecond early so that the answer reaches the client before the client's own timer gives
-//! up. Inference already running keeps its admission slot until it ends (see
-//! [`crate::admission`]).
+//! Every gRPC call's answer is produced under [`Deadline`] ([`super::stream`]): at its deadline
+//! the call's future is dropped and the answer is DEADLINE_EXCEEDED, the status the gRPC spec
+//! names (tonic's own transport timer, which we no longer use, answered CANCELLED). It fires
+//! one millisecond early so that the answer reaches the client before the client's own timer
+//! gives up. Inference already running keeps its admission slot until it ends (see
+//! [`crate::admission`]). A streaming call's deadline covers producing its response head, not
+//! the messages streamed after it, as before.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, Request, Response};
-use tower::{Layer, Service};
+use axum::http::HeaderMap;
+use tokio::time::Sleep;
 
-/// Adds [`Deadline`] to every service.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DeadlineLayer;
-
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
-
-    fn layer(&self, inner: S) -> Deadline<S> {
-        Deadline { inner }
-    }
-}
-
-/// Ends calls at their `grpc-timeout` with DEADLINE_EXCEEDED.
-#[derive(Debug, Clone)]
-pub struct Deadline<S> {
-    inner: S,
-}
-
-impl<S> Deadline<S> {
-    /// `inner` with deadlines.
-    pub fn new(inner: S) -> Deadline<S> {
-        Deadline { inner }
-    }
-}
-
-/// How much earlier than tonic's own timer this layer answers.
+/// How much earlier than tonic's own timer this answers.
 const AHEAD: Duration = Duration::from_millis(1);
 
-impl<S, B> Service<Request<B>> for Deadline<S>
-where
-    S: Service<Request<B>, Response = Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+/// A call's deadline, when its request has a `grpc-timeout`.
+///
+/// Polled beside the call's future rather than wrapping it, so that the (large) call future
+/// is not moved into another future; the timer is boxed, and only exists for calls that have a
+/// deadline.
+pub struct Deadline {
+    timeout: Duration,
+    timer: Pin<Box<Sleep>>,
+}
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
+impl Deadline {
+    /// Starts the clock for a call with this `grpc-timeout` (none: no deadline).
+    pub fn start(timeout: Option<Duration>) -> Option<Deadline> {
+        let timeout = timeout?;
+        Some(Deadline {
+            timeout,
+            timer: Box::pin(tokio::time::sleep(timeout.saturating_sub(AHEAD))),
+        })
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let timeout = grpc_timeout(request.headers());
-        let call = self.inner.call(request);
-        let Some(timeout) = timeout else {
-            return Box::pin(call);
-        };
-        Box::pin(async move {
-            match tokio::time::timeout(timeout.saturating_sub(AHEAD), call).await {
-                Ok(result) => result,
-                Err(_) => Ok(tonic::Status::deadline_exceeded(format!(
-                    "Deadline exceeded: the call did not complete within its {} ms grpc-timeout",
-                    timeout.as_millis()
-                ))
-                .into_http()),
-            }
+    /// Ready with DEADLINE_EXCEEDED once the deadline has passed.
+    pub fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
+        self.timer.as_mut().poll(cx).map(|()| {
+            tonic::Status::deadline_exceeded(format!(
+                "Deadline exceeded: the call did not complete within its {} ms grpc-timeout",
+                self.timeout.as_millis()
+            ))
         })
     }
 }

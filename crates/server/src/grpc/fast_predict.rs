@@ -1,7 +1,7 @@
 //! A hand-written unary path for `/tensorflow.serving.PredictionService/Predict`, taken
 //! before tonic's router: read the length-prefixed request frames, prost-decode, run
-//! [`super::predict::predict`], encode the answer into one buffer and respond with a body that
-//! yields it and then the trailers.
+//! [`super::predict::predict`], encode the answer into one buffer; the listener writes it to
+//! the stream as headers, one DATA frame and the trailers ([`Answer`]).
 //!
 //! It answers exactly what tonic's generated service does (same checks in the same order, same
 //! statuses and messages; `grpc_fast_predict` tests compare the two paths byte for byte), with
@@ -47,25 +47,84 @@ const PREFIX: usize = 5;
 
 const GRPC_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/grpc");
 
-/// Serves one Predict call.
+/// Serves one Predict call, as an HTTP response (what tonic's service returns).
 pub async fn call<B>(state: AppState, request: Request<B>) -> Response<tonic::body::Body>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    answer(state, request).await.into_response()
+}
+
+/// How a Predict call ends; the listener writes it to its HTTP/2 stream directly
+/// ([`super::stream`]), [`call`] turns it into a response.
+#[derive(Debug)]
+pub enum Answer {
+    /// Refused before an answer was computed: a trailers-only response (`Status::into_http`).
+    Refused(Status),
+    /// The answer: headers, one data frame with this framed message, `grpc-status: 0`.
+    Message(Bytes),
+    /// The answer could not be sent (too large): headers, no data, this status as trailers.
+    Failed(Status),
+}
+
+impl Answer {
+    /// The same answer as an HTTP response.
+    pub fn into_response(self) -> Response<tonic::body::Body> {
+        let body = match self {
+            Answer::Refused(status) => return status.into_http(),
+            Answer::Message(data) => UnaryBody::message(data),
+            Answer::Failed(status) => UnaryBody::trailers_only(status),
+        };
+        let mut response = Response::new(tonic::body::Body::new(body));
+        *response.headers_mut() = answer_headers();
+        response
+    }
+
+    /// The trailers that end an [`Answer::Message`] (`None`: `grpc-status: 0`) or an
+    /// [`Answer::Failed`] (its status).
+    pub fn trailers(status: Option<&Status>) -> HeaderMap {
+        let Some(status) = status else {
+            let mut trailers = HeaderMap::with_capacity(1);
+            trailers.insert("grpc-status", HeaderValue::from_static("0"));
+            return trailers;
+        };
+        let mut trailers = HeaderMap::with_capacity(2);
+        if let Err(e) = status.add_header(&mut trailers) {
+            // Only a message that cannot be a header value gets here; ours are ASCII.
+            trailers.clear();
+            let _ = Status::internal(e.message().to_string()).add_header(&mut trailers);
+        }
+        trailers
+    }
+}
+
+/// The headers of an answer that is not refused.
+pub fn answer_headers() -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(1);
+    headers.insert(header::CONTENT_TYPE, GRPC_CONTENT_TYPE);
+    headers
+}
+
+/// Serves one Predict call.
+pub async fn answer<B>(state: AppState, request: Request<B>) -> Answer
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     if let Err(status) = check_encoding(request.headers()) {
-        return status.into_http();
+        return Answer::Refused(status);
     }
     let message = match read_request(request.into_body(), MAX_MESSAGE_BYTES).await {
         Ok(message) => message,
-        Err(status) => return status.into_http(),
+        Err(status) => return Answer::Refused(status),
     };
     let started = Instant::now();
     let name = spec_name(message.model_spec.as_ref());
     let result = predict::predict(&state, tensor_encoding(&state), message).await;
     match record(Api::Predict, &name, started, result) {
-        Ok(answer) => respond(&answer, MAX_MESSAGE_BYTES),
-        Err(status) => status.into_http(),
+        Ok(answer) => encode(&answer, MAX_MESSAGE_BYTES),
+        Err(status) => Answer::Refused(status),
     }
 }
 
@@ -198,28 +257,21 @@ impl FrameReader {
     }
 }
 
-/// The answer: headers, one data frame with the encoded message, `grpc-status: 0` trailers.
-fn respond(answer: &PredictResponse, limit: usize) -> Response<tonic::body::Body> {
+/// The answer's one message, framed, or OUT_OF_RANGE if it is over `limit`.
+fn encode(answer: &PredictResponse, limit: usize) -> Answer {
     let len = answer.encoded_len();
-    let mut response = Response::new(tonic::body::Body::empty());
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, GRPC_CONTENT_TYPE);
-    let body = if len > limit {
-        UnaryBody::trailers_only(Status::out_of_range(format!(
+    if len > limit {
+        return Answer::Failed(Status::out_of_range(format!(
             "Error, encoded message length too large: found {len} bytes, the limit is: {limit} bytes"
-        )))
-    } else {
-        let mut buf = BytesMut::with_capacity(PREFIX + len);
-        buf.put_u8(0);
-        buf.put_u32(len as u32);
-        answer
-            .encode(&mut buf)
-            .expect("the buffer was sized by encoded_len");
-        UnaryBody::message(buf.freeze())
-    };
-    *response.body_mut() = tonic::body::Body::new(body);
-    response
+        )));
+    }
+    let mut buf = BytesMut::with_capacity(PREFIX + len);
+    buf.put_u8(0);
+    buf.put_u32(len as u32);
+    answer
+        .encode(&mut buf)
+        .expect("the buffer was sized by encoded_len");
+    Answer::Message(buf.freeze())
 }
 
 /// A unary answer's body: at most one data frame, then the trailers.
@@ -230,24 +282,16 @@ struct UnaryBody {
 
 impl UnaryBody {
     fn message(data: Bytes) -> UnaryBody {
-        let mut trailers = HeaderMap::with_capacity(1);
-        trailers.insert("grpc-status", HeaderValue::from_static("0"));
         UnaryBody {
             data: Some(data),
-            trailers: Some(trailers),
+            trailers: Some(Answer::trailers(None)),
         }
     }
 
     fn trailers_only(status: Status) -> UnaryBody {
-        let mut trailers = HeaderMap::with_capacity(2);
-        if let Err(e) = status.add_header(&mut trailers) {
-            // Only a message that cannot be a header value gets here; ours are ASCII.
-            trailers.clear();
-            let _ = Status::internal(e.message().to_string()).add_header(&mut trailers);
-        }
         UnaryBody {
             data: None,
-            trailers: Some(trailers),
+            trailers: Some(Answer::trailers(Some(&status))),
         }
     }
 }
@@ -349,7 +393,7 @@ mod tests {
     #[tokio::test]
     async fn answers_carry_the_message_then_grpc_status() {
         let answer = PredictResponse::default();
-        let response = respond(&answer, 100);
+        let response = encode(&answer, 100).into_response();
         assert_eq!(response.headers()["content-type"], "application/grpc");
         let collected = response.into_body().collect().await.unwrap();
         assert_eq!(collected.trailers().unwrap()["grpc-status"], "0");
@@ -359,7 +403,7 @@ mod tests {
             outputs: [("y".to_string(), Default::default())].into(),
             ..Default::default()
         };
-        let response = respond(&answer, 2);
+        let response = encode(&answer, 2).into_response();
         let collected = response.into_body().collect().await.unwrap();
         let trailers = collected.trailers().unwrap().clone();
         assert_eq!(trailers["grpc-status"], "11");

@@ -7,14 +7,18 @@
 //! [`tensorserve_proto::status_to_tonic`] (TF Serving's code mapping and message truncation).
 
 mod config;
+pub mod connection;
 pub mod deadline;
 pub mod fast_predict;
+mod h2_body;
 mod health;
 pub mod inline_executor;
+mod keep_alive;
 mod model_service;
 mod predict;
 mod prediction;
 pub mod serve;
+mod stream;
 
 use std::future::Future;
 use std::time::Instant;
@@ -151,15 +155,16 @@ where
 {
     serve::serve(
         incoming,
-        deadline::Deadline::new(dispatch(state)?),
+        dispatch(state)?,
+        connection::Settings::default(),
         shutdown,
     )
     .await;
     Ok(())
 }
 
-/// The service every gRPC request goes to (inside the deadline): Predict to the fast path,
-/// the rest to tonic's generated services.
+/// Where every gRPC stream goes: Predict to the fast path, the rest to tonic's generated
+/// services.
 pub fn dispatch(state: AppState) -> anyhow::Result<serve::Dispatch> {
     let prediction = PredictionServiceServer::new(PredictionServiceImpl::new(state.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
