@@ -25,6 +25,10 @@ struct State {
     queues: HashMap<QueueId, Queue>,
     next_id: QueueId,
     stopping: bool,
+    /// Batch threads waiting on the condvar. A thread that is not waiting looks at the queues
+    /// (under the lock) before it waits again, so a submit only has to wake one when this is
+    /// above zero: `notify_one` is a futex system call even when nobody waits.
+    sleeping: usize,
 }
 
 struct Shared {
@@ -112,8 +116,11 @@ impl BatchScheduler {
             .get_mut(&id)
             .ok_or_else(|| Status::unavailable("the model's batch queue is closed"))?;
         let admitted = queue.admit(key, inputs, rows, Instant::now())?;
+        let wake = state.sleeping > 0;
         drop(state);
-        self.shared.wake.notify_one();
+        if wake {
+            self.shared.wake.notify_one();
+        }
         Ok(admitted)
     }
 
@@ -184,14 +191,18 @@ fn batch_thread(shared: &Shared) {
                 state = shared.lock();
             }
             Err(Some(at)) => {
+                state.sleeping += 1;
                 state = shared
                     .wake
                     .wait_timeout(state, at.saturating_duration_since(now))
                     .unwrap_or_else(|p| p.into_inner())
                     .0;
+                state.sleeping -= 1;
             }
             Err(None) => {
+                state.sleeping += 1;
                 state = shared.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+                state.sleeping -= 1;
             }
         }
     }
