@@ -102,7 +102,7 @@ printf '%-24s %10s %9s %9s %12s %11s\n' run "req/s" "p50 µs" "p99 µs" "CPU µs
 declare -A RPS CPU
 for model in $MODELS; do
     url="http://127.0.0.1:$REST_PORT/v1/models/$model:predict"
-    for round in $(seq "$ROUNDS"); do
+    for _ in $(seq "$ROUNDS"); do
         for mode in plain batched; do
             flags=()
             [ "$mode" = batched ] && flags=(--enable_batching --batching_parameters_file="$BATCHING")
@@ -136,6 +136,7 @@ for model in $MODELS; do
     case $model in mnist_*) echo "$model: tensorserve's answer $(python3 -c 'import json, sys; print([round(v, 6) for v in json.load(open(sys.argv[1]))["predictions"][0]])' "$tmp/$model.plain.out")" ;; esac
 done
 
+# shellcheck disable=SC2086 # $1 is a list of figures
 median() { printf '%s\n' $1 | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 printf '%-24s %22s %22s\n' model "batched/plain req/s" "batched/plain CPU/req"
