@@ -30,6 +30,8 @@ pub struct Job {
     pub observer: Option<Arc<dyn crate::BatchObserver>>,
     /// Where to record signatures found not to be per-row.
     pub unbatchable: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Where to record how long the batch took.
+    pub cost: Arc<crate::queue::RunCost>,
 }
 
 impl Job {
@@ -42,12 +44,20 @@ impl Job {
             label: Arc::clone(&queue.label),
             observer: queue.observer.clone(),
             unbatchable: Arc::clone(&queue.unbatchable),
+            cost: Arc::clone(&queue.cost),
         }
     }
 }
 
-/// Runs `job` and replies to each of its requests.
+/// Runs `job`, replies to each of its requests and records how long it took.
 pub fn run(job: Job) {
+    let cost = Arc::clone(&job.cost);
+    let started = Instant::now();
+    run_batch(job);
+    cost.record(started.elapsed());
+}
+
+fn run_batch(job: Job) {
     let Job {
         batch,
         model,
@@ -55,6 +65,7 @@ pub fn run(job: Job) {
         label,
         observer,
         unbatchable,
+        cost: _,
     } = job;
     let key = &batch.key;
     let padded = params.padded_size(batch.rows);

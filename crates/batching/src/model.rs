@@ -3,16 +3,19 @@
 //! way but hands back a future, so an async server waits without parking a thread (one hand-off
 //! to the batch thread and one wake-up back, instead of two more through a blocking pool).
 //! Requests that cannot be batched (see [`crate::key`]) and signatures whose outputs are not
-//! per-row run directly.
+//! per-row run directly. Either call may run a batch in place when a batch thread would have
+//! started it at once and the queue's batches are measured to take under [`IN_PLACE_LIMIT`]
+//! (see [`crate::scheduler`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tensorserve_core::{Model, ModelFormat, RunOutputs, SignatureDef, Started, Status, Tensor};
 
 use crate::key::BatchKey;
 use crate::queue::Admitted;
-use crate::scheduler::{BatchScheduler, QueueId};
+use crate::scheduler::{BatchScheduler, InPlace, QueueId};
 use crate::tensors::join_outputs;
 
 /// A model version whose concurrent runs are batched. Made by [`BatchScheduler::wrap`].
@@ -58,27 +61,40 @@ impl BatchingModel {
     }
 }
 
+/// Batches measured to run faster than this may run in place, on the submitting thread.
+///
+/// Running in place saves the two hand-offs (to a batch thread and back), measured at about
+/// 9 µs of server CPU per request on the corpus CNN (docs/batching-performance.md); but a
+/// request run in place is not batched with the ones that arrive while it runs. Sharing a
+/// batch can save a request at most its batch-1 run time, so for batches quicker than about
+/// twice the hand-offs' cost running in place wins; slower ones (where batching can pay) go to
+/// the batch threads. It also keeps async callers' (`Model::start`) work on their worker
+/// well under Tokio's 10–100 µs between `.await`s.
+pub const IN_PLACE_LIMIT: Duration = Duration::from_micros(20);
+
 /// Where [`BatchingModel::submit`] sent a request.
-enum Submitted {
+enum Submitted<'a> {
     /// Not batched: run it on the inner model.
     Direct(BTreeMap<String, Tensor>),
-    /// Queued (or refused by the queue).
-    Queued(Result<Admitted, Status>),
+    /// Queued (or refused by the queue), and maybe a batch to run here first.
+    Queued(Result<(Admitted, Option<InPlace<'a>>), Status>),
 }
 
 impl BatchingModel {
     /// Queues a request that may be batched; unknown signatures go straight through, so their
-    /// error is the model's own.
+    /// error is the model's own. `in_place`: see [`BatchScheduler::submit`].
     fn submit(
         &self,
         signature: &str,
         inputs: BTreeMap<String, Tensor>,
         output_filter: &[String],
-    ) -> Submitted {
+        in_place: Duration,
+    ) -> Submitted<'_> {
         match BatchKey::of(signature, &inputs, output_filter) {
-            Some((key, rows)) if self.batched(signature) => {
-                Submitted::Queued(self.scheduler.submit(self.queue, key, inputs, rows))
-            }
+            Some((key, rows)) if self.batched(signature) => Submitted::Queued(
+                self.scheduler
+                    .submit(self.queue, key, inputs, rows, in_place),
+            ),
             _ => Submitted::Direct(inputs),
         }
     }
@@ -123,9 +139,15 @@ impl Model for BatchingModel {
         inputs: BTreeMap<String, Tensor>,
         output_filter: &[String],
     ) -> Result<BTreeMap<String, Tensor>, Status> {
-        let admitted = match self.submit(signature, inputs, output_filter) {
+        let admitted = match self.submit(signature, inputs, output_filter, IN_PLACE_LIMIT) {
             Submitted::Direct(inputs) => return self.inner.run(signature, inputs, output_filter),
-            Submitted::Queued(admitted) => admitted?,
+            Submitted::Queued(queued) => {
+                let (admitted, here) = queued?;
+                if let Some(here) = here {
+                    here.run();
+                }
+                admitted
+            }
         };
         let Admitted {
             receivers,
@@ -144,12 +166,17 @@ impl Model for BatchingModel {
         inputs: BTreeMap<String, Tensor>,
         output_filter: &[String],
     ) -> Started {
-        let admitted = match self.submit(signature, inputs, output_filter) {
+        let admitted = match self.submit(signature, inputs, output_filter, IN_PLACE_LIMIT) {
             Submitted::Direct(inputs) => return Started::RunHere(inputs),
             Submitted::Queued(Err(e)) => {
                 return Started::Queued(Box::pin(std::future::ready(Err(e))));
             }
-            Submitted::Queued(Ok(admitted)) => admitted,
+            Submitted::Queued(Ok((admitted, here))) => {
+                if let Some(here) = here {
+                    here.run();
+                }
+                admitted
+            }
         };
         let inner = Arc::clone(&self.inner);
         let signature = signature.to_owned();

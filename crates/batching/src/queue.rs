@@ -8,8 +8,9 @@
 //! oldest request has waited `batch_timeout`.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tensorserve_core::{Model, Status, Tensor};
 use tokio::sync::oneshot;
@@ -60,7 +61,41 @@ pub struct Queue {
     pub observer: Option<Arc<dyn BatchObserver>>,
     /// Signatures whose outputs turned out not to be per-row: they run unbatched from then on.
     pub unbatchable: Arc<Mutex<HashSet<String>>>,
+    /// How long this queue's batches take to run.
+    pub cost: Arc<RunCost>,
     batches: VecDeque<Batch>,
+}
+
+/// A running estimate of how long one batch of a queue takes to run (an exponentially weighted
+/// moving average, weight 1/8), to decide whether a submitting thread may run it in place.
+#[derive(Debug)]
+pub struct RunCost(AtomicU64);
+
+impl Default for RunCost {
+    fn default() -> Self {
+        RunCost(AtomicU64::new(u64::MAX))
+    }
+}
+
+impl RunCost {
+    /// Folds in one batch's run time. Concurrent updates may overwrite each other; the
+    /// estimate loses a sample at worst.
+    pub fn record(&self, elapsed: Duration) {
+        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX - 1);
+        let old = self.0.load(Ordering::Relaxed);
+        let new = if old == u64::MAX {
+            ns
+        } else {
+            old - old / 8 + ns / 8
+        };
+        self.0.store(new, Ordering::Relaxed);
+    }
+
+    /// Whether batches were measured, and take less than `limit`.
+    pub fn below(&self, limit: Duration) -> bool {
+        let ns = self.0.load(Ordering::Relaxed);
+        ns != u64::MAX && u128::from(ns) < limit.as_nanos()
+    }
 }
 
 /// What [`Queue::admit`] gives the caller.
@@ -86,6 +121,7 @@ impl Queue {
             label,
             observer,
             unbatchable: Arc::default(),
+            cost: Arc::default(),
             batches: VecDeque::new(),
         }
     }

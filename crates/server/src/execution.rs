@@ -16,6 +16,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tensorserve_core::{QueuedRun, RunOutputs, Status};
@@ -125,17 +126,56 @@ pub async fn cpu<T: Send + 'static>(
         .unwrap_or_else(|e| Err(Status::internal(format!("inference task failed: {e}"))))
 }
 
-/// Awaits a run queued on a batch thread. The wait runs in its own task that owns the
-/// `permit`, so a request abandoned by its client (or its deadline) keeps its admission slot
-/// until its batch has really run, as a request on the blocking pool does.
+/// Awaits a run queued on a batch thread, then releases the `permit`.
+///
+/// A request abandoned by its client (or its deadline) must keep its admission slot until its
+/// batch has really run, as a request on the blocking pool does. That used to cost a Tokio task
+/// per request (the wait ran in a spawned task that owned the permit); now the wait runs in the
+/// request's own future and only an abandoned wait hands the run and the permit to a task
+/// ([`QueuedWait`]'s `Drop`), which releases the slot when the batch is done.
 pub async fn wait_for_queued(permit: Permit, queued: QueuedRun) -> RunOutputs {
-    tokio::spawn(async move {
-        let outputs = queued.await;
-        drop(permit);
-        outputs
+    let mut wait = QueuedWait {
+        run: Some(queued),
+        permit: Some(permit),
+    };
+    let outputs = std::future::poll_fn(|cx| {
+        let Some(run) = wait.run.as_mut() else {
+            return Poll::Ready(Err(Status::internal("queued run polled after completion")));
+        };
+        // The run's rare fallback calls the model on this thread (see `BatchingModel::start`);
+        // a panic there fails this request with INTERNAL, as it would on the blocking pool.
+        catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))).unwrap_or_else(|_| {
+            Poll::Ready(Err(Status::internal(
+                "inference task failed: the model panicked",
+            )))
+        })
     })
-    .await
-    .unwrap_or_else(|e| Err(Status::internal(format!("inference task failed: {e}"))))
+    .await;
+    // Done (or panicked): nothing is queued any more, so the slot is freed with `wait`.
+    wait.run = None;
+    outputs
+}
+
+/// A queued run and the admission slot it holds, while its request waits for it.
+struct QueuedWait {
+    run: Option<QueuedRun>,
+    permit: Option<Permit>,
+}
+
+impl Drop for QueuedWait {
+    fn drop(&mut self) {
+        let (Some(run), Some(permit)) = (self.run.take(), self.permit.take()) else {
+            return;
+        };
+        // Abandoned before its batch ran: keep the slot until it has. Outside a runtime (it is
+        // shutting down) there is nothing left to protect and the slot is freed now.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = run.await;
+                drop(permit);
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -163,5 +203,93 @@ mod tests {
             n += 1;
         }
         assert!(n < 40, "took {n} requests in all");
+    }
+
+    use std::collections::BTreeMap;
+
+    use tensorserve_core::{Code, Tensor};
+    use tokio::sync::oneshot;
+
+    use crate::admission::Admission;
+
+    /// A queued run that ends when the test sends its outcome.
+    fn queued() -> (oneshot::Sender<RunOutputs>, QueuedRun) {
+        let (tx, rx) = oneshot::channel();
+        let run: QueuedRun =
+            Box::pin(async move { rx.await.unwrap_or_else(|_| Err(Status::internal("lost"))) });
+        (tx, run)
+    }
+
+    fn outputs() -> RunOutputs {
+        Ok(BTreeMap::from([(
+            "y".to_string(),
+            Tensor::new(vec![1], tensorserve_core::TensorData::F32(vec![2.5])).unwrap(),
+        )]))
+    }
+
+    /// Whether `model` (one slot, no queue) would admit a request now.
+    async fn slot_free(admission: &Admission, model: &str) -> bool {
+        match admission.admit(model).await {
+            Ok(_) => true,
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted);
+                false
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_slot_is_freed_when_the_queued_run_ends() {
+        let admission = Admission::new(1, 0);
+        let permit = admission.admit("exec-done").await.unwrap();
+        let (tx, run) = queued();
+        let waiting = tokio::spawn(wait_for_queued(permit, run));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !slot_free(&admission, "exec-done").await,
+            "freed before the run ended"
+        );
+        tx.send(outputs()).unwrap();
+        assert_eq!(waiting.await.unwrap().unwrap(), outputs().unwrap());
+        assert!(slot_free(&admission, "exec-done").await);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_request_keeps_its_slot_until_its_batch_has_run() {
+        let admission = Admission::new(1, 0);
+        let permit = admission.admit("exec-abandoned").await.unwrap();
+        let (tx, run) = queued();
+        let waiting = tokio::spawn(wait_for_queued(permit, run));
+        tokio::task::yield_now().await;
+        // The client goes away (or its deadline passes) while the batch has not run.
+        waiting.abort();
+        assert!(waiting.await.unwrap_err().is_cancelled());
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !slot_free(&admission, "exec-abandoned").await,
+            "an abandoned request gave its slot back before its batch ran"
+        );
+        // The batch runs: the slot comes back (the keeper task runs on this thread's runtime).
+        tx.send(outputs()).unwrap();
+        let mut yields = 0;
+        while !slot_free(&admission, "exec-abandoned").await {
+            assert!(yields < 100, "the slot was never freed");
+            tokio::task::yield_now().await;
+            yields += 1;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_queued_run_is_an_internal_error_and_frees_the_slot() {
+        let admission = Admission::new(1, 0);
+        let permit = admission.admit("exec-panic").await.unwrap();
+        let run: QueuedRun = Box::pin(async { panic!("model bug") });
+        let err = wait_for_queued(permit, run).await.unwrap_err();
+        assert_eq!(err.code(), Code::Internal);
+        assert!(slot_free(&admission, "exec-panic").await);
     }
 }
