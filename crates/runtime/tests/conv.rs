@@ -50,12 +50,6 @@ fn conv_model(op: &Conv, x: &[usize], kernel: &Tensor, bias: &Tensor, relu: bool
     model
 }
 
-fn run(model: TypedModel, input: &Tensor) -> Tensor {
-    let plan = TypedSimplePlan::new(model.into_optimized().unwrap()).unwrap();
-    let out = plan.run(tvec!(input.clone().into_tvalue())).unwrap();
-    out[0].clone().into_tensor()
-}
-
 /// Same shape, and every value within 1e-5 of tract's relative to the output's magnitude
 /// (summation order differs).
 fn assert_close(ours: &Tensor, theirs: &Tensor, what: &str) {
@@ -150,8 +144,10 @@ fn matches_tract_on_random_inputs() {
                             let relu = cases % 3 == 0;
                             let what =
                                 format!("{spec:?} {kernel_fmt:?} relu={relu} on {x_shape:?}");
-                            let theirs =
-                                run(conv_model(&op, &x_shape, &kernel_t, &bias, relu), &input);
+                            let theirs = common::run_optimized(
+                                conv_model(&op, &x_shape, &kernel_t, &bias, relu),
+                                &input,
+                            );
                             let mut model = conv_model(&op, &x_shape, &kernel_t, &bias, relu);
                             swap_convolutions(&mut model).unwrap();
                             assert!(
@@ -167,7 +163,7 @@ fn matches_tract_on_random_inputs() {
                                 let out = ours.convolve_with(&input, simd).unwrap();
                                 assert_close(&out, &theirs, &format!("{what} simd={simd}"));
                             }
-                            assert_close(&run(model, &input), &theirs, &what);
+                            assert_close(&common::run_optimized(model, &input), &theirs, &what);
                             cases += 1;
                         }
                     }
@@ -208,8 +204,8 @@ fn fuses_a_relu_only_when_it_is_the_sole_consumer() {
     assert!(names.contains(&"Max".to_string()), "{names:?}");
     let plan = TypedSimplePlan::new(model.into_optimized().unwrap()).unwrap();
     let outs = plan.run(tvec!(input.clone().into_tvalue())).unwrap();
-    let plain = run(conv_model(&op, &x, &kernel, &bias, false), &input);
-    let relu = run(conv_model(&op, &x, &kernel, &bias, true), &input);
+    let plain = common::run_optimized(conv_model(&op, &x, &kernel, &bias, false), &input);
+    let relu = common::run_optimized(conv_model(&op, &x, &kernel, &bias, true), &input);
     assert_close(&outs[0].clone().into_tensor(), &plain, "conv output");
     assert_close(&outs[1].clone().into_tensor(), &relu, "relu output");
     assert!(values(&plain).iter().any(|v| *v < 0.0));

@@ -39,12 +39,6 @@ fn model(mini: Box<dyn BinMiniOp>, shape: &[usize], scalar: &Tensor, left: bool)
     model
 }
 
-fn run(model: TypedModel, input: &Tensor) -> Tensor {
-    let plan = TypedSimplePlan::new(model.into_optimized().unwrap()).unwrap();
-    let out = plan.run(tvec!(input.clone().into_tvalue())).unwrap();
-    out[0].clone().into_tensor()
-}
-
 fn bits(t: &Tensor) -> Vec<u32> {
     let plain = t.try_as_plain_ram().unwrap();
     plain
@@ -83,7 +77,7 @@ fn matches_tract_bit_for_bit() {
             for mini in minis() {
                 for left in [false, true] {
                     let name = format!("{mini:?} {shape:?} {scalar} left {left}");
-                    let want = run(model(mini.clone(), &shape, &c, left), &input);
+                    let want = common::run_optimized(model(mini.clone(), &shape, &c, left), &input);
                     // As plan.rs does: declutter (which drops `x + 0`, `x * 1`...), swap.
                     let mut ours = model(mini.clone(), &shape, &c, left)
                         .into_decluttered()
@@ -92,7 +86,7 @@ fn matches_tract_bit_for_bit() {
                     if ours.nodes().iter().any(|n| n.op_is::<ScalarBinary>()) {
                         cases += 1;
                     }
-                    let got = run(ours, &input);
+                    let got = common::run_optimized(ours, &input);
                     assert_eq!(got.shape(), want.shape(), "{name}");
                     assert_eq!(bits(&got), bits(&want), "{name}");
                 }

@@ -136,3 +136,15 @@ pub fn lcg(seed: u64) -> impl FnMut() -> u64 {
         state >> 33
     }
 }
+
+/// Optimises `model` as tract would on its own and runs it on `input`: the reference the op
+/// tests compare our swapped-in ops with.
+pub fn run_optimized(
+    model: tract_core::prelude::TypedModel,
+    input: &tract_core::prelude::Tensor,
+) -> tract_core::prelude::Tensor {
+    use tract_core::prelude::*;
+    let plan = TypedSimplePlan::new(model.into_optimized().unwrap()).unwrap();
+    let out = plan.run(tvec!(input.clone().into_tvalue())).unwrap();
+    out[0].clone().into_tensor()
+}
