@@ -2,11 +2,14 @@
 //! queue's batches are measured to be quick, never more than `num_batch_threads` batches at
 //! once, and requests queued meanwhile still reach a batch thread.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::RunGate;
 use tensorserve_batching::{BatchScheduler, BatchingModel, BatchingParameters};
 use tensorserve_core::{DType, Model, ModelFormat, SignatureDef, Status, Tensor, TensorData};
 use tensorserve_core::{TensorInfo, signature::PREDICT_METHOD};
@@ -17,7 +20,7 @@ struct Recorder {
     signatures: BTreeMap<String, SignatureDef>,
     threads: Mutex<Vec<String>>,
     work: Duration,
-    gate: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+    gate: RunGate,
 }
 
 impl Recorder {
@@ -36,15 +39,8 @@ impl Recorder {
             signatures: [("serving_default".to_string(), sig)].into(),
             threads: Mutex::default(),
             work,
-            gate: Mutex::default(),
+            gate: RunGate::default(),
         })
-    }
-
-    fn hold(&self) -> (Receiver<()>, Sender<()>) {
-        let (entered_tx, entered_rx) = channel();
-        let (release_tx, release_rx) = channel();
-        *self.gate.lock().unwrap() = Some((entered_tx, release_rx));
-        (entered_rx, release_tx)
     }
 
     fn threads(&self) -> Vec<String> {
@@ -65,11 +61,7 @@ impl Model for Recorder {
     ) -> Result<BTreeMap<String, Tensor>, Status> {
         let name = std::thread::current().name().unwrap_or("?").to_string();
         self.threads.lock().unwrap().push(name);
-        let gate = self.gate.lock().unwrap().take();
-        if let Some((entered, release)) = gate {
-            entered.send(()).unwrap();
-            release.recv().unwrap();
-        }
+        self.gate.pass();
         if !self.work.is_zero() {
             std::thread::sleep(self.work);
         }
@@ -182,7 +174,7 @@ fn in_place_runs_count_against_num_batch_threads() {
     let (before, a, release) = loop {
         until_in_place(&inner, &model);
         let before = inner.threads().len();
-        let (entered, release) = inner.hold();
+        let (entered, release) = inner.gate.hold();
         let a = call_from(&model, "caller_a", 10.0);
         entered.recv_timeout(LIVENESS).expect("A started");
         if inner.threads()[before] == "caller_a" {

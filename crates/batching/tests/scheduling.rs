@@ -2,12 +2,15 @@
 //! queue-full, timeouts, what is merged and what is not, padding, size limits, splitting, and
 //! the fallbacks that keep every answer what it would be without batching.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::RunGate;
 use tensorserve_batching::{BatchObserver, BatchRun, BatchScheduler, BatchingParameters};
 use tensorserve_core::{
     Code, DType, Model, ModelFormat, SignatureDef, Status, Tensor, TensorData, TensorInfo,
@@ -19,7 +22,7 @@ use tensorserve_core::{
 struct Doubler {
     signatures: BTreeMap<String, SignatureDef>,
     shapes: Mutex<Vec<Vec<usize>>>,
-    gate: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+    gate: RunGate,
 }
 
 impl Doubler {
@@ -41,17 +44,8 @@ impl Doubler {
         Arc::new(Doubler {
             signatures: [("serving_default".to_string(), sig)].into(),
             shapes: Mutex::default(),
-            gate: Mutex::default(),
+            gate: RunGate::default(),
         })
-    }
-
-    /// Makes the next run announce themselves on the returned receiver and wait for a message
-    /// on the returned sender.
-    fn hold(&self) -> (Receiver<()>, Sender<()>) {
-        let (entered_tx, entered_rx) = channel();
-        let (release_tx, release_rx) = channel();
-        *self.gate.lock().unwrap() = Some((entered_tx, release_rx));
-        (entered_rx, release_tx)
     }
 
     fn runs(&self) -> Vec<Vec<usize>> {
@@ -75,12 +69,7 @@ impl Model for Doubler {
         }
         let x = &inputs["x"];
         self.shapes.lock().unwrap().push(x.shape().to_vec());
-        // The gate holds one run only: taken out of the lock, so the test can go on.
-        let gate = self.gate.lock().unwrap().take();
-        if let Some((entered, release)) = gate {
-            entered.send(()).unwrap();
-            release.recv().unwrap();
-        }
+        self.gate.pass();
         let TensorData::F32(v) = x.data() else {
             return Err(Status::invalid_argument("x must be float"));
         };
@@ -191,7 +180,7 @@ fn wait_queued(s: &Setup, n: usize) {
 
 /// Holds the single batch thread inside a run of a 1-row request; returns the release handle.
 fn occupy_the_thread(s: &Setup) -> (Call, Sender<()>) {
-    let (entered, release) = s.inner.hold();
+    let (entered, release) = s.inner.gate.hold();
     let first = call(s, rows(&[1, 2], 100.0), &[]);
     entered
         .recv_timeout(Duration::from_secs(30))
