@@ -9,6 +9,7 @@ pub mod onnx_model;
 pub mod ops;
 pub mod plan;
 pub mod savedmodel_model;
+pub mod scalar_chain;
 pub mod state_pool;
 
 use std::path::Path;

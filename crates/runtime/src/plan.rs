@@ -15,10 +15,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tensorserve_core::{DType, Status};
+use tensorserve_core::{DType, Status, TensorData};
 use tract_hir::internal::*;
 
 use crate::convert::{datum_type, from_tract, to_tract};
+use crate::scalar_chain::ScalarChain;
 use crate::state_pool::PooledPlan;
 
 /// Most concrete-shape plans kept per signature; beyond it the cache is cleared, so a client
@@ -253,6 +254,19 @@ impl SignaturePlan {
     ) -> Result<std::collections::BTreeMap<String, tensorserve_core::Tensor>, Status> {
         let shapes: Vec<Vec<usize>> = feeds.iter().map(|t| t.shape().to_vec()).collect();
         let plan = self.pooled_plan_for(&shapes)?;
+        let feeds = match (plan.scalar_chain(), &output_names[..]) {
+            (Some(chain), [name]) => match run_chain(chain, feeds) {
+                Ok(output) => {
+                    let mut outputs = std::collections::BTreeMap::new();
+                    if output_filter.is_empty() || output_filter.contains(name) {
+                        outputs.insert(name.clone(), output);
+                    }
+                    return Ok(outputs);
+                }
+                Err(feeds) => feeds,
+            },
+            _ => feeds,
+        };
         let values = feeds
             .into_iter()
             .map(|t| to_tract(t).map(TValue::from))
@@ -268,4 +282,24 @@ impl SignaturePlan {
         }
         Ok(outputs)
     }
+}
+
+/// Runs `chain` on the one f32 feed in place, or gives the feeds back for tract's run when
+/// they are anything else (tract then answers, or fails, as it would have).
+fn run_chain(
+    chain: &ScalarChain,
+    mut feeds: Vec<tensorserve_core::Tensor>,
+) -> Result<tensorserve_core::Tensor, Vec<tensorserve_core::Tensor>> {
+    if feeds.len() != 1 || feeds[0].dtype() != DType::F32 {
+        return Err(feeds);
+    }
+    let (shape, data) = feeds.pop().expect("one feed").into_parts();
+    let TensorData::F32(mut values) = data else {
+        unreachable!("dtype checked above");
+    };
+    chain.apply(&mut values);
+    Ok(
+        tensorserve_core::Tensor::new(shape, TensorData::F32(values))
+            .expect("same shape and length as the feed"),
+    )
 }

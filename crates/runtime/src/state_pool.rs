@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 use tract_core::ops::matmul::optimized::OptMatMul;
 use tract_hir::internal::*;
 
+use crate::scalar_chain::ScalarChain;
+
 /// Idle states kept per plan; more concurrent runs build (and drop) their own.
 pub const MAX_IDLE_STATES: usize = 8;
 
@@ -31,13 +33,16 @@ pub struct PooledPlan {
     plan: Arc<TypedSimplePlan>,
     /// `None` when the plan's states must not be reused (module docs).
     idle: Option<Mutex<Vec<TypedSimpleState>>>,
+    /// The plan as a chain of scalar ops, when that is all it is ([`ScalarChain`]).
+    chain: Option<ScalarChain>,
 }
 
 impl PooledPlan {
     /// Wraps `plan`, deciding once whether its states may be reused.
     pub fn new(plan: Arc<TypedSimplePlan>) -> PooledPlan {
         let idle = Self::first_reusable_state(&plan).map(|state| Mutex::new(vec![state]));
-        PooledPlan { plan, idle }
+        let chain = ScalarChain::of(plan.model());
+        PooledPlan { plan, idle, chain }
     }
 
     fn first_reusable_state(plan: &Arc<TypedSimplePlan>) -> Option<TypedSimpleState> {
@@ -51,6 +56,11 @@ impl PooledPlan {
     /// The plan itself.
     pub fn plan(&self) -> &Arc<TypedSimplePlan> {
         &self.plan
+    }
+
+    /// The plan as a chain of scalar ops that may run on the request's values directly.
+    pub fn scalar_chain(&self) -> Option<&ScalarChain> {
+        self.chain.as_ref()
     }
 
     /// Whether this plan's states are reused across runs.

@@ -149,3 +149,44 @@ fn half_plus_two_runs_it() {
         "{ops:?}"
     );
 }
+
+/// The bundled model's plan is nothing but its two scalar ops, so a request runs them on its
+/// own values (`scalar_chain`): the answers must be tract's, bit for bit, and a feed that is
+/// not f32 must still get tract's answer or error rather than a wrong one.
+#[test]
+fn half_plus_two_runs_as_a_scalar_chain_with_tracts_answers() {
+    use std::collections::BTreeMap;
+    use tensorserve_core::{Model, Tensor, TensorData};
+    use tensorserve_runtime::scalar_chain::ScalarChain;
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/half_plus_two/00000123");
+    let model = SavedModelModel::load(&dir, &["serve"]).unwrap();
+    let plan = model
+        .signature_plan("serving_default")
+        .unwrap()
+        .plan_for(&[vec![3]])
+        .unwrap();
+    assert!(ScalarChain::of(plan.model()).is_some());
+    let x = [1.0f32, -0.0, f32::NAN];
+    let tract = plan.run(tvec!(tensor1(&x).into())).unwrap();
+    let tract: Vec<u32> = tract[0]
+        .try_as_plain_ram()
+        .unwrap()
+        .as_slice::<f32>()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect();
+    let feed = |data| BTreeMap::from([("x".to_string(), Tensor::new(vec![3], data).unwrap())]);
+    let ours = model
+        .run("serving_default", feed(TensorData::F32(x.to_vec())), &[])
+        .unwrap();
+    let TensorData::F32(ours) = ours["y"].data() else {
+        panic!("f32 answer expected: {ours:?}");
+    };
+    assert_eq!(ours.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), tract);
+    assert_eq!(ours[0], 2.5);
+    // An f64 feed is not the chain's to take: it fails as tract's run fails.
+    let wrong = model.run("serving_default", feed(TensorData::F64(vec![1.0; 3])), &[]);
+    assert!(wrong.is_err(), "{wrong:?}");
+}

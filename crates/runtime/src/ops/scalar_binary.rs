@@ -122,7 +122,7 @@ impl ScalarBinary {
     /// Applies the op to `values` in place. The operands stay in the graph's order even where
     /// the operation commutes: with two NaNs, x86 returns the first one's payload.
     #[allow(clippy::assign_op_pattern)]
-    fn apply(&self, values: &mut [f32]) {
+    pub(crate) fn apply(&self, values: &mut [f32]) {
         let s = f32::from_bits(self.scalar_bits);
         let left = self.scalar_on_left;
         match self.arith {
