@@ -5,8 +5,8 @@
 //! hand in [`super::route`]), so going through axum first only costs time on the predict path:
 //! the route table lookup, boxing the request body and the handler's extractor futures. What
 //! axum does to a fallback's response is reproduced here so that the bytes on the wire stay
-//! the same: a `Content-Length` from the body's exact size when none is set, and an empty body
-//! for `HEAD`.
+//! the same: a `Content-Length` from the body's exact size when none is set (hyper's own, but
+//! for `HEAD`), and an empty body for `HEAD`.
 
 use std::sync::Arc;
 
@@ -64,15 +64,18 @@ impl RestService {
         }
         let head = request.method() == Method::HEAD;
         let mut response = super::dispatch_request(&self.inner.state, request.map(Body::new)).await;
-        // As axum's route future does for every top-level response.
-        if !response.headers().contains_key(header::CONTENT_LENGTH)
-            && let Some(size) = response.body().size_hint().exact()
-        {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-        }
+        // As axum's route future does for every top-level response. Only HEAD needs it done
+        // here: for any other answer hyper writes the same `content-length` line itself from
+        // the body's exact size, in the same place (after our headers, before `date`), without
+        // building a header value.
         if head {
+            if !response.headers().contains_key(header::CONTENT_LENGTH)
+                && let Some(size) = response.body().size_hint().exact()
+            {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+            }
             *response.body_mut() = Body::empty();
         }
         response
