@@ -254,7 +254,7 @@ impl SignaturePlan {
     ) -> Result<std::collections::BTreeMap<String, tensorserve_core::Tensor>, Status> {
         let shapes: Vec<Vec<usize>> = feeds.iter().map(|t| t.shape().to_vec()).collect();
         let plan = self.pooled_plan_for(&shapes)?;
-        let feeds = match (plan.scalar_chain(), &output_names[..]) {
+        let feeds = match (plan.scalar_chain(), output_names) {
             (Some(chain), [name]) => match run_chain(chain, feeds) {
                 Ok(output) => {
                     let mut outputs = std::collections::BTreeMap::new();

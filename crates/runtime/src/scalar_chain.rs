@@ -68,9 +68,12 @@ mod tests {
     use super::*;
     use tract_core::ops::math;
 
+    /// A tract binary op's constructor (`math::mul`).
+    type MakeOp = fn() -> tract_core::ops::binary::TypedBinOp;
+
     /// `x ∘ c` for each `(op, c)` in turn, as tract would build it, swapped and optimised as
     /// the runtime does.
-    fn chain_model(steps: &[(fn() -> tract_core::ops::binary::TypedBinOp, f32)]) -> TypedModel {
+    fn chain_model(steps: &[(MakeOp, f32)]) -> TypedModel {
         let mut model = TypedModel::default();
         let mut x = model.add_source("x", f32::fact([3])).expect("source");
         for (i, (op, c)) in steps.iter().enumerate() {
