@@ -53,7 +53,8 @@ pub struct SignaturePlan {
     inputs: Vec<InputDecl>,
     /// Plans are kept with their idle run states ([`PooledPlan`]).
     symbolic: Option<(Arc<PooledPlan>, ShapePattern)>,
-    by_shape: Mutex<HashMap<Vec<Vec<usize>>, Arc<PooledPlan>>>,
+    /// Keyed by [`shape_key`] of the input shapes.
+    by_shape: Mutex<HashMap<Vec<usize>, Arc<PooledPlan>>>,
     /// How many concrete plans may be built for shapes the symbolic plan also takes.
     concrete_for_symbolic: usize,
 }
@@ -193,10 +194,14 @@ impl SignaturePlan {
     }
 
     /// The plan for inputs of these shapes, with its idle run states.
-    fn pooled_plan_for(&self, shapes: &[Vec<usize>]) -> Result<Arc<PooledPlan>, Status> {
+    fn pooled_plan_for<S: AsRef<[usize]> + std::fmt::Debug>(
+        &self,
+        shapes: &[S],
+    ) -> Result<Arc<PooledPlan>, Status> {
         let symbolic = self.symbolic.as_ref().and_then(|(plan, pattern)| {
             let fits = pattern.len() == shapes.len()
                 && pattern.iter().zip(shapes).all(|(pat, shape)| {
+                    let shape = shape.as_ref();
                     pat.len() == shape.len()
                         && pat
                             .iter()
@@ -210,9 +215,10 @@ impl SignaturePlan {
         {
             return Ok(plan.clone());
         }
+        let key = shape_key(shapes);
         {
             let cache = self.by_shape.lock().expect("plan cache lock");
-            if let Some(plan) = cache.get(shapes) {
+            if let Some(plan) = cache.get(&key[..]) {
                 return Ok(plan.clone());
             }
             if let Some(plan) = symbolic
@@ -221,7 +227,8 @@ impl SignaturePlan {
                 return Ok(plan.clone());
             }
         }
-        let plan = match self.build_concrete(shapes) {
+        let owned: Vec<Vec<usize>> = shapes.iter().map(|s| s.as_ref().to_vec()).collect();
+        let plan = match self.build_concrete(&owned) {
             Ok(plan) => Arc::new(PooledPlan::new(plan)),
             // The symbolic plan already runs these shapes: keep using it.
             Err(e) if symbolic.is_some() => {
@@ -239,7 +246,7 @@ impl SignaturePlan {
             // Only shapes the symbolic plan cannot run get here with a full cache.
             cache.clear();
         }
-        cache.insert(shapes.to_vec(), plan.clone());
+        cache.insert(key.to_vec(), plan.clone());
         Ok(plan)
     }
 
@@ -252,8 +259,10 @@ impl SignaturePlan {
         output_names: &[String],
         output_filter: &[String],
     ) -> Result<std::collections::BTreeMap<String, tensorserve_core::Tensor>, Status> {
-        let shapes: Vec<Vec<usize>> = feeds.iter().map(|t| t.shape().to_vec()).collect();
-        let plan = self.pooled_plan_for(&shapes)?;
+        let plan = {
+            let shapes: TVec<&[usize]> = feeds.iter().map(|t| t.shape()).collect();
+            self.pooled_plan_for(&shapes)?
+        };
         let feeds = match (plan.scalar_chain(), output_names) {
             (Some(chain), [name]) => match run_chain(chain, feeds) {
                 Ok(output) => {
@@ -284,6 +293,19 @@ impl SignaturePlan {
     }
 }
 
+/// The plan cache's key for input shapes: each shape's rank, then its dims (the number of
+/// inputs is fixed per signature, so this is unambiguous). Kept inline for a few small shapes,
+/// so a request whose plan is cached allocates nothing to find it.
+fn shape_key<S: AsRef<[usize]>>(shapes: &[S]) -> TVec<usize> {
+    let mut key = TVec::new();
+    for shape in shapes {
+        let shape = shape.as_ref();
+        key.push(shape.len());
+        key.extend_from_slice(shape);
+    }
+    key
+}
+
 /// Runs `chain` on the one f32 feed in place, or gives the feeds back for tract's run when
 /// they are anything else (tract then answers, or fails, as it would have).
 fn run_chain(
@@ -302,4 +324,22 @@ fn run_chain(
         tensorserve_core::Tensor::new(shape, TensorData::F32(values))
             .expect("same shape and length as the feed"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shape_key;
+
+    #[test]
+    fn shape_keys_tell_apart_how_dims_split_between_inputs() {
+        let a = shape_key(&[vec![1, 2], vec![3]]);
+        let b = shape_key(&[vec![1], vec![2, 3]]);
+        let c = shape_key(&[vec![1, 2, 3], vec![]]);
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(b, c);
+        assert_eq!(a, shape_key(&[&[1usize, 2][..], &[3][..]]));
+        // A rank-1 request fits inline: no allocation to look its plan up.
+        assert!(!shape_key(&[[3usize]]).spilled());
+    }
 }
