@@ -38,6 +38,16 @@ impl V1Error {
     }
 }
 
+impl V1Error {
+    /// The HTTP status it is answered with.
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            V1Error::Status(s) => super::http_status(s.code()),
+            V1Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+}
+
 impl IntoResponse for V1Error {
     fn into_response(self) -> Response {
         match self {

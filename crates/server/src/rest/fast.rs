@@ -51,6 +51,11 @@ impl RestService {
         }
     }
 
+    /// The server's state (for the plain HTTP/1 path, [`super::h1`]).
+    pub(super) fn state(&self) -> &AppState {
+        &self.inner.state
+    }
+
     /// Answers one request.
     pub async fn call(self, request: Request<Incoming>) -> Response {
         let path = request.uri().path();

@@ -7,6 +7,7 @@
 mod body;
 mod error;
 mod fast;
+mod h1;
 mod idle;
 mod infer;
 mod metadata;
@@ -156,46 +157,70 @@ async fn dispatch_request(state: &AppState, request: Request) -> Response {
     if !is_v1 {
         return not_found();
     }
-    let mut info = RequestInfo::default();
-    let (mut response, code) = if parts.method == Method::OPTIONS {
-        (preflight(&parts.headers), None)
+    let mut response = if parts.method == Method::OPTIONS {
+        tracing::debug!(method = %parts.method, path, "REST request");
+        preflight(&parts.headers)
     } else {
-        let work = handle_v1(state, &parts.method, path, &parts.headers, body, &mut info);
-        let result = match state.config().rest_timeout {
-            // The deadline covers everything: queueing for a slot, reading the body, inference.
-            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-                Err(Status::deadline_exceeded(format!(
-                    "Request did not complete within {} ms (--rest_api_timeout_in_ms)",
-                    limit.as_millis()
-                ))
-                .into())
-            }),
-            None => work.await,
-        };
-        match result {
-            Ok(body) => (json_response(StatusCode::OK, body), Some(Code::Ok)),
-            Err(e) => {
-                let code = e.code();
-                (e.into_response(), Some(code))
-            }
+        let source = BodySource::Stream(&parts.headers, body);
+        match answer_v1(state, &parts.method, path, source, started).await {
+            Ok(body) => json_response(StatusCode::OK, body),
+            Err(e) => e.into_response(),
         }
     };
     if state.config().cors {
         add_cors(&mut response);
     }
+    response
+}
+
+/// Where a `/v1` request's body comes from.
+pub(crate) enum BodySource<'a> {
+    /// Still to be read from hyper, within the limit, as its headers say (length, gzip).
+    Stream(&'a HeaderMap, axum::body::Body),
+    /// Already read whole by our own HTTP/1 path ([`h1`]), which takes only plain bodies
+    /// (no `Content-Encoding`) within the limit.
+    Ready(axum::body::Bytes),
+}
+
+/// Answers a `/v1` request other than a CORS preflight: its JSON answer or its error, within
+/// `--rest_api_timeout_in_ms`, with its metrics recorded and its log line written.
+pub(crate) async fn answer_v1(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    body: BodySource<'_>,
+    started: Instant,
+) -> Result<Vec<u8>, V1Error> {
+    let mut info = RequestInfo::default();
+    let work = handle_v1(state, method, path, body, &mut info);
+    let result = match state.config().rest_timeout {
+        // The deadline covers everything: queueing for a slot, reading the body, inference.
+        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(Status::deadline_exceeded(format!(
+                "Request did not complete within {} ms (--rest_api_timeout_in_ms)",
+                limit.as_millis()
+            ))
+            .into())
+        }),
+        None => work.await,
+    };
+    let (code, status) = match &result {
+        Ok(_) => (Code::Ok, StatusCode::OK),
+        Err(e) => (e.code(), e.http_status()),
+    };
     let elapsed = started.elapsed();
-    if let (Some(block), Some(api), Some(code)) = (&info.metrics, info.api, code) {
+    if let (Some(block), Some(api)) = (&info.metrics, info.api) {
         block.record_request(Protocol::Rest, api, code, elapsed);
     }
     tracing::debug!(
-        method = %parts.method,
+        method = %method,
         path,
         model = info.model,
-        status = response.status().as_u16(),
+        status = status.as_u16(),
         duration_us = elapsed.as_micros() as u64,
         "REST request"
     );
-    response
+    result
 }
 
 /// CORS preflight, answered whether or not CORS is enabled, as TF Serving does.
@@ -223,8 +248,7 @@ async fn handle_v1(
     state: &AppState,
     method: &Method,
     path: &str,
-    headers: &HeaderMap,
-    body: axum::body::Body,
+    body: BodySource<'_>,
     info: &mut RequestInfo,
 ) -> Result<Vec<u8>, V1Error> {
     let limit = state.config().max_request_body_bytes;
@@ -254,7 +278,10 @@ async fn handle_v1(
             let gate = state.admission().gate(&info.model);
             info.metrics = Some(gate.metrics().clone());
             let permit = state.admission().admit_through(gate, &info.model).await?;
-            let body = body::read(headers, body, limit).await?;
+            let body = match body {
+                BodySource::Stream(headers, body) => body::read(headers, body, limit).await?,
+                BodySource::Ready(bytes) => bytes,
+            };
             let check = state.config().method_name_check;
             let batching = state.batching();
             Ok(infer::infer(handle.model, api, body, check, permit, batching).await?)

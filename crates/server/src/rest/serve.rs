@@ -28,6 +28,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::RestService;
+use super::h1;
 use super::idle::{Activity, idle_for};
 
 /// Connection limits.
@@ -163,7 +164,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let builders = builders.clone();
         let service = service.clone();
-        let closing = closing.subscribe();
+        let mut closing = closing.subscribe();
         connections.spawn(async move {
             let _slot = slot;
             let Some(protocol) = first_request_bytes(&stream, idle).await else {
@@ -175,6 +176,7 @@ pub async fn serve(
                 _ => None,
             };
             let activity = watched.as_ref().map(|(activity, _)| activity.clone());
+            let plain = service.clone();
             let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 let service = service.clone();
                 let in_flight = activity.as_ref().map(Activity::begin);
@@ -184,14 +186,21 @@ pub async fn serve(
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });
-            let io = TokioIo::new(stream);
             match protocol {
                 Protocol::Http1 => {
+                    let mut stream = stream;
+                    let read = match h1::serve(&mut stream, &plain, &mut closing, watched.as_ref())
+                        .await
+                    {
+                        h1::Outcome::Closed => return,
+                        h1::Outcome::ToHyper(read) => read,
+                    };
+                    let io = TokioIo::new(h1::Prefixed::new(read, stream));
                     let connection = builders.0.serve_connection(io, service);
                     drive(connection, |c| c.graceful_shutdown(), closing, watched).await;
                 }
                 Protocol::Http2 => {
-                    let connection = builders.1.serve_connection(io, service);
+                    let connection = builders.1.serve_connection(TokioIo::new(stream), service);
                     drive(connection, |c| c.graceful_shutdown(), closing, None).await;
                 }
             }

@@ -1,6 +1,9 @@
-//! A tiny HTTP/1.1 client over a raw `TcpStream`: one request per connection
-//! (`Connection: close`), so tests can send anything, including requests a
-//! well-behaved client library would refuse to build.
+//! A tiny HTTP/1.1 client over a raw `TcpStream`: one request per connection, so tests can
+//! send anything, including requests a well-behaved client library would refuse to build.
+//!
+//! Requests go without `Connection: close` (unless a test sets a `Connection` header), as
+//! clients send them, and the response is read by its framing: that way plain requests take
+//! the server's own HTTP/1 path (`rest::h1`) and everything else hyper's, as in production.
 
 use std::net::SocketAddr;
 
@@ -61,7 +64,7 @@ pub async fn request(
     body: &[u8],
 ) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(addr).await?;
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -72,14 +75,57 @@ pub async fn request(
     let mut raw = head.into_bytes();
     raw.extend_from_slice(body);
     stream.write_all(&raw).await?;
-    let mut received = Vec::new();
-    stream.read_to_end(&mut received).await?;
+    let received = read_one(&mut stream, method == "HEAD").await?;
     parse(&received).ok_or_else(|| {
         std::io::Error::other(format!(
             "malformed response: {}",
             String::from_utf8_lossy(&received)
         ))
     })
+}
+
+/// Reads one response: up to the end of its body by `Content-Length` or chunked framing, or
+/// to the end of the stream when it has neither (or the server closes first).
+async fn read_one(stream: &mut TcpStream, head_only: bool) -> std::io::Result<Vec<u8>> {
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = response_end(&received, head_only) {
+            received.truncate(end);
+            return Ok(received);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(received);
+        }
+        received.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Where the first response in `raw` ends, once that is known.
+fn response_end(raw: &[u8], head_only: bool) -> Option<usize> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    if head_only || status == 204 || status == 304 || (100..200).contains(&status) {
+        return Some(split);
+    }
+    let header = |name: &str| {
+        head.split("\r\n")
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim() == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    if header("transfer-encoding").is_some_and(|v| v == "chunked") {
+        let body = &raw[split..];
+        return body
+            .windows(5)
+            .position(|w| w == b"0\r\n\r\n")
+            .filter(|&at| at == 0 || body[at - 2..at] == *b"\r\n")
+            .map(|at| split + at + 5);
+    }
+    let length: usize = header("content-length")?.parse().ok()?;
+    (raw.len() >= split + length).then_some(split + length)
 }
 
 /// Parses a raw HTTP/1.1 response.

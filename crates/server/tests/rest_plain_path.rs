@@ -1,0 +1,187 @@
+//! The REST listener's own HTTP/1 path for plain requests (`rest::h1`) against hyper's: the
+//! same bytes for the same request, pipelined requests answered in order, and a connection
+//! handed to hyper in the middle (a chunked request) still answered in full.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{bundled_base, start};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const PREDICT: &str = "/v1/models/half_plus_two:predict";
+
+async fn bundled(extra: &[&str]) -> common::TestServer {
+    let base = format!("--model_base_path={}", bundled_base().display());
+    let mut args = vec!["--model_name=half_plus_two", base.as_str()];
+    args.extend_from_slice(extra);
+    start(&args).await
+}
+
+fn post(target: &str, extra_headers: &str, body: &str) -> String {
+    format!(
+        "POST {target} HTTP/1.1\r\nHost: x\r\n{extra_headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Sends `raw` on a new connection and reads until the server closes or `answers` responses
+/// (by `content-length`) have come.
+async fn exchange(addr: SocketAddr, raw: &[u8], answers: usize) -> Vec<String> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    let mut received = Vec::new();
+    let mut responses = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while responses.len() < answers {
+        while let Some(end) = complete(&received) {
+            responses.push(String::from_utf8(received.drain(..end).collect()).unwrap());
+        }
+        if responses.len() == answers {
+            break;
+        }
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        received.extend_from_slice(&chunk[..n]);
+    }
+    responses
+}
+
+/// Length of the first whole response (framed by `content-length`) in `raw`.
+fn complete(raw: &[u8]) -> Option<usize> {
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .split("\r\n")
+        .find_map(|l| l.strip_prefix("content-length: "))?
+        .parse()
+        .ok()?;
+    (raw.len() >= head_end + length).then_some(head_end + length)
+}
+
+/// A response without its `date` and `connection` lines, which differ by time and by the
+/// `Connection: close` the hyper-bound copy of a request carries.
+fn comparable(response: &str) -> String {
+    response
+        .split_inclusive("\r\n")
+        .filter(|l| !l.starts_with("date: ") && !l.starts_with("connection: "))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_requests_get_the_bytes_hyper_would_write() {
+    for extra in [&[][..], &["--enable_cors"][..]] {
+        let s = bundled(extra).await;
+        for request in [
+            post(PREDICT, "", r#"{"instances": [1.0, 2.0, 5.0]}"#),
+            post(
+                PREDICT,
+                "Content-Type: application/json\r\n",
+                r#"{"inputs": [1e-7]}"#,
+            ),
+            post(PREDICT, "", "{"),
+            post(
+                PREDICT,
+                "",
+                r#"{"instances": [1.0], "signature_name": "nope"}"#,
+            ),
+            post("/v1/models/nope:predict", "", r#"{"instances": [1.0]}"#),
+            post(
+                "/v1/models/half_plus_two:classify",
+                "",
+                r#"{"examples": []}"#,
+            ),
+            post("/v1/models/half_plus_two/versions/9:predict", "", "{}"),
+            "GET /v1/models/half_plus_two HTTP/1.1\r\nHost: x\r\n\r\n".to_string(),
+            "GET /v1/models/half_plus_two/metadata HTTP/1.1\r\nHost: x\r\n\r\n".to_string(),
+            "GET /v1/models/a%20b HTTP/1.1\r\nHost: x\r\n\r\n".to_string(),
+            "GET /v1/foo HTTP/1.1\r\nHost: x\r\n\r\n".to_string(),
+        ] {
+            let plain = exchange(s.addr, request.as_bytes(), 1).await;
+            let to_hyper = request.replacen("Host: x\r\n", "Host: x\r\nConnection: close\r\n", 1);
+            let hyper = exchange(s.addr, to_hyper.as_bytes(), 1).await;
+            assert_eq!(plain.len(), 1, "{request:?}");
+            assert_eq!(
+                comparable(&plain[0]),
+                comparable(&hyper[0]),
+                "{request:?} (flags {extra:?})"
+            );
+            assert!(
+                hyper[0].contains("connection: close\r\n") && !plain[0].contains("connection"),
+                "the copies did not take different paths: {plain:?} / {hyper:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order() {
+    let s = bundled(&[]).await;
+    let raw: String = [1.0, 2.0, 3.0, 4.0]
+        .iter()
+        .map(|x| post(PREDICT, "", &format!("{{\"instances\": [{x}]}}")))
+        .collect();
+    let answers = exchange(s.addr, raw.as_bytes(), 4).await;
+    let predictions: Vec<&str> = answers
+        .iter()
+        .map(|a| a.split("\"predictions\": [").nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        predictions,
+        [
+            "2.5\n    ]\n}",
+            "3.0\n    ]\n}",
+            "3.5\n    ]\n}",
+            "4.0\n    ]\n}"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_handed_to_hyper_midway_answers_everything() {
+    let s = bundled(&[]).await;
+    let chunked = format!(
+        "POST {PREDICT} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+         5\r\n{{\"ins\r\nf\r\ntances\": [7.0]}}\r\n0\r\n\r\n"
+    );
+    let raw = format!(
+        "{}{chunked}{}",
+        post(PREDICT, "", r#"{"instances": [1.0]}"#),
+        post(PREDICT, "", r#"{"instances": [9.0]}"#)
+    );
+    // The first answer comes from the plain path, which then hands the connection (with the
+    // chunked request and the one after it already read) to hyper; hyper answers the chunked
+    // one in chunked framing, so read to the end after closing our side.
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    stream.write_all(raw.as_bytes()).await.unwrap();
+    stream
+        .write_all(b"GET /v1/models/half_plus_two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut all = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut all),
+    )
+    .await
+    .expect("the server closes after the last request")
+    .unwrap();
+    assert_eq!(all.matches("HTTP/1.1 200 OK").count(), 4, "{all}");
+    for value in ["2.5", "5.5", "6.5", "\"AVAILABLE\""] {
+        assert!(all.contains(value), "{value} missing from {all}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_refused_by_hyper_with_413() {
+    let s = bundled(&["--max_request_body_bytes=64"]).await;
+    let body = format!("{{\"instances\": [{}1.0]}}", "1.0, ".repeat(20));
+    let answers = exchange(s.addr, post(PREDICT, "", &body).as_bytes(), 1).await;
+    assert!(answers[0].starts_with("HTTP/1.1 413 "), "{answers:?}");
+}
