@@ -185,3 +185,26 @@ async fn a_body_over_the_limit_is_refused_by_hyper_with_413() {
     let answers = exchange(s.addr, post(PREDICT, "", &body).as_bytes(), 1).await;
     assert!(answers[0].starts_with("HTTP/1.1 413 "), "{answers:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_body_and_the_request_after_it_on_one_connection() {
+    let s = bundled(&[]).await;
+    // Over the size the plain path copies (16 KiB): its body is shared with the read buffer.
+    let values = vec!["1.0"; 8000].join(", ");
+    let large = post(PREDICT, "", &format!("{{\"instances\": [{values}]}}"));
+    assert!(large.len() > 32 * 1024);
+    let raw = format!("{large}{}", post(PREDICT, "", r#"{"instances": [3.0]}"#));
+    let answers = exchange(s.addr, raw.as_bytes(), 2).await;
+    assert_eq!(answers.len(), 2);
+    assert!(
+        answers[0].starts_with("HTTP/1.1 200 OK"),
+        "{}",
+        &answers[0][..200]
+    );
+    assert_eq!(answers[0].matches("2.5").count(), 8000);
+    assert!(
+        answers[1].ends_with("\"predictions\": [3.5\n    ]\n}"),
+        "{}",
+        answers[1]
+    );
+}

@@ -37,6 +37,13 @@ use head::Head;
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 8 * 1024;
 
+/// Bodies up to this size are copied out of the read buffer (cheaper than sharing it, which
+/// allocates); larger ones are shared.
+const COPY_BODY_UP_TO: usize = 16 * 1024;
+
+/// Buffers that grew past this for one request are replaced after it.
+const KEEP_BUFFER_UP_TO: usize = 64 * 1024;
+
 /// How a connection left the plain path.
 pub(super) enum Outcome {
     /// It is closed (by the peer, an error, the idle watchdog or shutdown).
@@ -81,8 +88,14 @@ pub(super) async fn serve(
             }
             let in_flight = watched.map(|(activity, _)| activity.begin());
             let started = Instant::now();
-            let body = Bytes::copy_from_slice(&buf[plain.head_len..end]);
-            let target = std::str::from_utf8(&buf[plain.target.clone()]).expect("ASCII target");
+            // A large body is shared with the buffer rather than copied out of it (sharing
+            // allocates, so small ones are copied); the buffer then starts after it.
+            let taken = (plain.body_len > COPY_BODY_UP_TO).then(|| buf.split_to(end).freeze());
+            let (request, body) = match &taken {
+                Some(whole) => (&whole[..], whole.slice(plain.head_len..end)),
+                None => (&buf[..], Bytes::copy_from_slice(&buf[plain.head_len..end])),
+            };
+            let target = std::str::from_utf8(&request[plain.target.clone()]).expect("ASCII target");
             out.clear();
             match answer_v1(
                 state,
@@ -102,10 +115,20 @@ pub(super) async fn serve(
                     response::write_response(&mut out, answer).await;
                 }
             }
-            // Moves the start only: the buffer stays one unshared allocation for the connection.
-            buf.advance(end);
+            if taken.is_none() {
+                // Moves the start only: the buffer stays one unshared allocation.
+                buf.advance(end);
+            }
             if stream.write_all(&out).await.is_err() {
                 return Outcome::Closed;
+            }
+            // A large request or answer must not pin its buffer for the connection's life.
+            if out.capacity() > KEEP_BUFFER_UP_TO {
+                out = Vec::with_capacity(1024);
+            }
+            if buf.capacity() > KEEP_BUFFER_UP_TO {
+                let rest = BytesMut::from(&buf[..]);
+                buf = rest;
             }
             drop(in_flight);
             if *closing.borrow() {
