@@ -104,9 +104,31 @@ fn plain_v1_target(target: &str, metrics_path: Option<&str>) -> bool {
     if metrics_path == Some(path) {
         return false;
     }
-    bytes
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b))
+    bytes.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+                    | b'?'
+                    | b'%'
+            )
+    })
 }
 
 /// A `Content-Length` value: ASCII digits only, no sign or spaces, no overflow.
