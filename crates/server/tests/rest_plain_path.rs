@@ -85,6 +85,11 @@ async fn plain_requests_get_the_bytes_hyper_would_write() {
                 "Content-Type: application/json\r\n",
                 r#"{"inputs": [1e-7]}"#,
             ),
+            post(
+                PREDICT,
+                "Connection: keep-alive\r\n",
+                r#"{"inputs": [3.0]}"#,
+            ),
             post(PREDICT, "", "{"),
             post(
                 PREDICT,

@@ -4,8 +4,8 @@
 //! The plain path takes only what it can answer exactly as hyper would: an HTTP/1.1 `GET` or
 //! `POST` to `/v1/…` in origin form, with a body of a declared length within the limit (or
 //! none), and none of the headers that change how a message is framed or how the connection
-//! behaves (`Transfer-Encoding`, `Connection`, `Expect`, `Upgrade`) or how the body is read
-//! (`Content-Encoding`). Anything else — including every malformed request, whose 400 is
+//! behaves (`Transfer-Encoding`, `Connection` other than `keep-alive`, `Expect`, `Upgrade`) or
+//! how the body is read (`Content-Encoding`). Anything else — including every malformed request, whose 400 is
 //! hyper's to write — is [`Head::Other`], and the connection goes to hyper from there on.
 
 use std::ops::Range;
@@ -69,9 +69,14 @@ pub(super) fn parse(buf: &[u8], body_limit: usize, metrics_path: Option<&str>) -
                 (None, Some(n)) if n <= body_limit => body_len = Some(n),
                 _ => return Head::Other,
             }
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            // `keep-alive` is HTTP/1.1's default (hyper then writes no header of its own, as
+            // here); `close`, `upgrade` or anything else is hyper's.
+            if !only_keep_alive(header.value) {
+                return Head::Other;
+            }
         } else if [
             &b"transfer-encoding"[..],
-            b"connection",
             b"expect",
             b"upgrade",
             b"content-encoding",
@@ -131,6 +136,13 @@ fn plain_v1_target(target: &str, metrics_path: Option<&str>) -> bool {
     })
 }
 
+/// Whether a `Connection` value lists nothing but `keep-alive` tokens.
+fn only_keep_alive(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .all(|token| token.trim_ascii().eq_ignore_ascii_case(b"keep-alive"))
+}
+
 /// A `Content-Length` value: ASCII digits only, no sign or spaces, no overflow.
 fn decimal(value: &[u8]) -> Option<usize> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
@@ -169,6 +181,8 @@ mod tests {
         assert_eq!(&request[p.target.clone()], "/v1/models/m:predict");
         assert_eq!(&request[p.head_len..], "{\"a\":");
         assert_eq!(p.body_len, 5);
+        let kept = plain("GET /v1/models/m HTTP/1.1\r\nConnection: Keep-Alive\r\n\r\n");
+        assert_eq!(kept.body_len, 0);
         let get = plain("GET /V1/models/m/versions/2?x=%20 HTTP/1.1\r\n\r\n");
         assert_eq!((get.body_len, get.head_len), (0, 46));
     }
@@ -187,7 +201,8 @@ mod tests {
         for extra in [
             "Transfer-Encoding: chunked\r\n",
             "Connection: close\r\n",
-            "connection: keep-alive\r\n",
+            "Connection: keep-alive, close\r\n",
+            "Connection: upgrade\r\n",
             "Expect: 100-continue\r\nContent-Length: 2\r\n",
             "Upgrade: h2c\r\n",
             "Content-Encoding: gzip\r\nContent-Length: 2\r\n",
