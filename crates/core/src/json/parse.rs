@@ -13,6 +13,15 @@
 use super::error::{ParseError, ParseErrorKind as E};
 use super::value::{Document, Node};
 
+/// Largest integer every smaller one of which is exact in an f64 (2^53).
+const MAX_EXACT: u64 = 1 << 53;
+
+/// `10^k` for `k` in `0..=22`: every one is exact in an f64.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     Start,
@@ -381,17 +390,23 @@ impl<'a> Parser<'a> {
         } else {
             return err(E::ValueInvalid, self.pos);
         }
+        // All the digits as one integer while it stays exact in an f64 (Clinger's fast path).
+        let mut mantissa = Some(acc).filter(|&m| !is_double && m <= MAX_EXACT);
         let mut frac_digits = 0i64;
         if self.consume(b'.') {
             if !self.peek().is_ascii_digit() {
                 return err(E::NumberMissFraction, self.pos);
             }
-            while self.peek().is_ascii_digit() {
+            while let d @ b'0'..=b'9' = self.peek() {
+                mantissa = mantissa
+                    .map(|m| m * 10 + u64::from(d - b'0'))
+                    .filter(|&m| m <= MAX_EXACT);
                 self.pos += 1;
                 frac_digits += 1;
             }
             is_double = true;
         }
+        let mut exp10 = -frac_digits;
         if self.consume(b'e') || self.consume(b'E') {
             let negative_exp = if self.consume(b'+') {
                 false
@@ -411,6 +426,7 @@ impl<'a> Parser<'a> {
             if !negative_exp && exp > 308 + frac_digits {
                 return err(E::NumberTooBig, start);
             }
+            exp10 += if negative_exp { -exp } else { exp };
             is_double = true;
         }
         if !is_double {
@@ -422,6 +438,19 @@ impl<'a> Parser<'a> {
             } else {
                 Node::Uint(acc)
             });
+        }
+        if let Some(m) = mantissa
+            && (-22..=22).contains(&exp10)
+        {
+            // m and 10^|exp10| are exact doubles, so one multiplication or division rounds
+            // once: the correctly rounded value, as parsing the text gives.
+            let scale = EXACT_POWERS_OF_TEN[exp10.unsigned_abs() as usize];
+            let magnitude = if exp10 < 0 {
+                m as f64 / scale
+            } else {
+                m as f64 * scale
+            };
+            return Ok(Node::Double(if minus { -magnitude } else { magnitude }));
         }
         let token =
             std::str::from_utf8(&self.src[start..self.pos]).expect("a number token is ASCII");

@@ -255,3 +255,66 @@ fn debug_rendering_is_truncated_at_256_bytes() {
     assert_eq!(text.len(), DEBUG_LIMIT);
     assert!(text.starts_with("[\n    123456789,\n    123456789"));
 }
+
+/// Doubles read by the exact fast path (all digits within 2^53, a power of ten within 22)
+/// must be the very bits the text parses to; tokens outside it take the text route.
+#[test]
+fn doubles_are_the_bits_their_text_parses_to() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut tokens: Vec<String> = [
+        "0.977",
+        "-0.0",
+        "0.0",
+        "-0.003",
+        "1.5e3",
+        "1e22",
+        "1e23",
+        "1e-22",
+        "1e-23",
+        "9007199254740992.0",
+        "9007199254740993.0",
+        "0.1",
+        "0.30000000000000004",
+        "123456789012345678.5",
+        "4.9e-324",
+        "1.7976931348623157e308",
+        "2.5E-5",
+        "0.000000000000000000001",
+        "100000000000000000000000.0",
+    ]
+    .iter()
+    .map(|t| t.to_string())
+    .collect();
+    for _ in 0..200_000 {
+        let int = next() % 1_000_000;
+        let frac_len = (next() % 18) as usize;
+        let frac: String = (0..frac_len)
+            .map(|_| char::from(b'0' + (next() % 10) as u8))
+            .collect();
+        let exp = (next() % 61) as i64 - 30;
+        let sign = if next() % 2 == 0 { "" } else { "-" };
+        let frac = if frac.is_empty() {
+            "0".to_string()
+        } else {
+            frac
+        };
+        tokens.push(match next() % 3 {
+            0 => format!("{sign}{int}.{frac}"),
+            1 => format!("{sign}{int}.{frac}e{exp}"),
+            _ => format!("{sign}{int}e{exp}"),
+        });
+    }
+    for token in &tokens {
+        let want: f64 = token.parse().unwrap();
+        match root_number(token) {
+            Number::Double(got) => assert_eq!(got.to_bits(), want.to_bits(), "{token}"),
+            other => panic!("{token} read as {other:?}"),
+        }
+    }
+}
