@@ -1,26 +1,23 @@
-//! TF Serving's gRPC `PredictionService/Predict`, over tonic.
+//! TF Serving's gRPC `PredictionService/Predict`, over HTTP/2 on the `h2` crate.
 //!
-//! Each [`GrpcConnection`] is one HTTP/2 connection (a tonic `Channel` connected eagerly, so a
-//! server that is down shows as [`ErrorKind::Connect`]), carrying one call at a time, like the
-//! HTTP target's keep-alive connections. The request is encoded once and its bytes sent on every
-//! call; the answer is read in full but not decoded, as the HTTP target reads a body without
-//! parsing it ([`super::grpc_codec`]). A status sent by the server (trailers) is
-//! [`ErrorKind::GrpcStatus`] and keeps the connection; a status made by tonic from a transport
-//! failure (it has a source error) is [`ErrorKind::Io`] and replaces it.
+//! Each [`GrpcConnection`] is one HTTP/2 connection (opened eagerly, so a server that is down
+//! shows as [`ErrorKind::Connect`]), carrying one call at a time, like the HTTP target's
+//! keep-alive connections. The request is encoded once and its bytes sent on every call; the
+//! answer is read in full but not decoded, as the HTTP target reads a body without parsing it
+//! ([`super::grpc_conn`], which also says how answers are counted: a status sent by the server
+//! is [`ErrorKind::GrpcStatus`] and keeps the connection, a broken stream or connection is
+//! [`ErrorKind::Io`] and replaces it).
 
-use std::error::Error as _;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use prost::Message;
 use tensorserve_proto::tensorflow::serving::{ModelSpec, PredictRequest};
 use tensorserve_proto::tensorflow::{DataType, TensorProto, TensorShapeProto, tensor_shape_proto};
-use tonic::client::Grpc;
-use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::{Channel, Endpoint};
 
-use super::grpc_codec::RawCodec;
-use super::{Connection, ErrorKind, Target};
+pub use super::grpc_conn::GrpcConnection;
+use super::grpc_conn::{self, Template};
+use super::{ErrorKind, Target};
 
 const PREDICT_PATH: &str = "/tensorflow.serving.PredictionService/Predict";
 
@@ -109,9 +106,11 @@ pub enum GrpcTargetError {
 /// A gRPC Predict endpoint; see the module docs.
 #[derive(Clone, Debug)]
 pub struct GrpcTarget {
-    endpoint: Endpoint,
-    /// The `PredictRequest`, encoded once.
-    encoded: Bytes,
+    addr: SocketAddr,
+    template: Arc<Template>,
+    /// The `PredictRequest`, encoded once (tests read it back).
+    #[cfg(test)]
+    encoded: Vec<u8>,
     describe: String,
 }
 
@@ -139,10 +138,6 @@ impl GrpcTarget {
         if model_spec.name.is_empty() {
             return Err(GrpcTargetError::NoModel);
         }
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| resolve(std::io::Error::other(e)))?
-            // Requests are small and answered one at a time: never wait for Nagle.
-            .tcp_nodelay(true);
         let signature = match model_spec.signature_name.as_str() {
             "" => "serving_default",
             name => name,
@@ -151,9 +146,18 @@ impl GrpcTarget {
             "gRPC Predict {host_port} model {} signature {signature}",
             model_spec.name
         );
+        let encoded = spec.request.encode_to_vec();
+        let template = Template::new(
+            addr,
+            PREDICT_PATH,
+            &encoded,
+            tensorserve_proto::MAX_MESSAGE_BYTES,
+        );
         Ok(Self {
-            endpoint,
-            encoded: spec.request.encode_to_vec().into(),
+            addr,
+            template: Arc::new(template),
+            #[cfg(test)]
+            encoded,
             describe,
         })
     }
@@ -163,50 +167,11 @@ impl Target for GrpcTarget {
     type Conn = GrpcConnection;
 
     async fn connect(&self) -> Result<GrpcConnection, ErrorKind> {
-        let channel = self
-            .endpoint
-            .connect()
-            .await
-            .map_err(|_| ErrorKind::Connect)?;
-        Ok(GrpcConnection {
-            client: Grpc::new(channel)
-                .max_decoding_message_size(tensorserve_proto::MAX_MESSAGE_BYTES),
-            request: self.encoded.clone(),
-        })
+        grpc_conn::connect(self.addr, Arc::clone(&self.template)).await
     }
 
     fn describe(&self) -> String {
         self.describe.clone()
-    }
-}
-
-/// One HTTP/2 connection to the gRPC port.
-#[derive(Debug)]
-pub struct GrpcConnection {
-    client: Grpc<Channel>,
-    /// The encoded `PredictRequest`.
-    request: Bytes,
-}
-
-impl Connection for GrpcConnection {
-    async fn call(&mut self) -> Result<(), ErrorKind> {
-        // A Channel is always ready once connected; this only fails if it is gone.
-        self.client.ready().await.map_err(|_| ErrorKind::Io)?;
-        let request = tonic::Request::new(self.request.clone());
-        let path = PathAndQuery::from_static(PREDICT_PATH);
-        match self.client.unary(request, path, RawCodec).await {
-            Ok(_) => Ok(()),
-            Err(status) => Err(error_kind(&status)),
-        }
-    }
-}
-
-/// A status the server sent (no source error) or one tonic made from a failed transport.
-fn error_kind(status: &tonic::Status) -> ErrorKind {
-    if status.source().is_some() {
-        ErrorKind::Io
-    } else {
-        ErrorKind::GrpcStatus(status.code() as i32)
     }
 }
 
@@ -222,7 +187,7 @@ mod tests {
             target.describe(),
             "gRPC Predict 127.0.0.1:8500 model half_plus_two signature serving_default"
         );
-        let sent = PredictRequest::decode(target.encoded.clone()).unwrap();
+        let sent = PredictRequest::decode(target.encoded.as_slice()).unwrap();
         assert_eq!(sent, spec.request);
         assert_eq!(sent.inputs["x"].float_val, [1.0, 2.0, 5.0]);
 
@@ -248,14 +213,5 @@ mod tests {
             GrpcTarget::new(&GrpcSpec::lab("no-port", "m", None)),
             Err(GrpcTargetError::Resolve { .. })
         ));
-    }
-
-    #[test]
-    fn server_statuses_keep_the_connection_transport_failures_do_not() {
-        let sent = tonic::Status::not_found("no model");
-        assert_eq!(error_kind(&sent), ErrorKind::GrpcStatus(5));
-        assert!(error_kind(&sent).keeps_connection());
-        let broken = tonic::Status::from_error(Box::new(std::io::Error::other("reset")));
-        assert_eq!(error_kind(&broken), ErrorKind::Io);
     }
 }

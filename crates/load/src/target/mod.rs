@@ -6,7 +6,7 @@
 //! (REST, or any URL) and [`grpc::GrpcTarget`] (TF Serving's gRPC Predict) share the runner.
 
 pub mod grpc;
-mod grpc_codec;
+mod grpc_conn;
 pub mod http;
 mod inline;
 

@@ -1,7 +1,8 @@
 //! One gRPC connection, driven on the `h2` crate directly: the HTTP/2 handshake with our
 //! SETTINGS, then accept streams and run each one's call ([`Dispatch::serve`]) inline in this
-//! task first ([`run_inline_first`]); keep-alive pings ([`KeepAlive`]); graceful shutdown when
-//! `closing` turns true (GOAWAY, then the connection ends once its streams are done).
+//! task first ([`run_inline_first`]), without the wake-up each inline answer would send this
+//! task ([`SelfWake`]); keep-alive pings ([`KeepAlive`]); graceful shutdown when `closing`
+//! turns true (GOAWAY, then the connection ends once its streams are done).
 //!
 //! This replaces hyper's HTTP/2 server for gRPC (see docs/grpc-performance.md): hyper wrapped
 //! every stream in its own state machine (request conversion, a body that reports each read to
@@ -22,6 +23,7 @@ use tokio::sync::watch;
 
 use super::inline_executor::run_inline_first;
 use super::keep_alive::{KeepAlive, ReadFlag, Watched};
+use super::self_wake::SelfWake;
 use super::stream::Dispatch;
 
 /// Connection settings of the gRPC listener.
@@ -104,6 +106,7 @@ pub async fn serve_connection<IO>(
         )
     });
     let mut timed_out = false;
+    let self_wake = SelfWake::default();
     let result = poll_fn(|cx| {
         if !shutting_down && closed.as_mut().poll(cx).is_ready() {
             shutting_down = true;
@@ -116,15 +119,20 @@ pub async fn serve_connection<IO>(
             timed_out = true;
             conn.abrupt_shutdown(Reason::NO_ERROR);
         }
-        loop {
-            match ready!(conn.poll_accept(cx)) {
-                Some(Ok((request, respond))) => {
-                    run_inline_first(dispatch.clone().serve(request, respond));
+        // h2 gets a waker that turns the wake-up an inline call sends this task (its answer is
+        // queued) into nothing, since h2 is polled again right after the call anyway.
+        self_wake.poll(cx, |cx, round| {
+            loop {
+                match ready!(conn.poll_accept(cx)) {
+                    Some(Ok((request, respond))) => {
+                        run_inline_first(dispatch.clone().serve(request, respond));
+                        round.rearm();
+                    }
+                    Some(Err(e)) => return Poll::Ready(Err(e)),
+                    None => return Poll::Ready(Ok(())),
                 }
-                Some(Err(e)) => return Poll::Ready(Err(e)),
-                None => return Poll::Ready(Ok(())),
             }
-        }
+        })
     })
     .await;
     if timed_out {

@@ -171,7 +171,7 @@ where
             Some(Ok(frame)) => {
                 // Request trailers would become metadata in tonic; Predict reads none.
                 if let Ok(data) = frame.into_data() {
-                    frames.push(&data);
+                    frames.push(data);
                 }
             }
             Some(Err(e)) => {
@@ -190,7 +190,12 @@ where
 }
 
 /// Splits gRPC's length-prefixed messages out of the body's bytes as they arrive.
+///
+/// A unary request usually arrives as one DATA chunk holding the whole message: its messages
+/// are then sliced out of that chunk (`pending`) without a copy. Only bytes that span chunks
+/// are gathered in `buf`. At most one of the two holds bytes at a time.
 struct FrameReader {
+    pending: Bytes,
     buf: BytesMut,
     /// The current message's length once its prefix has been read.
     body_len: Option<usize>,
@@ -200,23 +205,41 @@ struct FrameReader {
 impl FrameReader {
     fn new(limit: usize) -> FrameReader {
         FrameReader {
+            pending: Bytes::new(),
             buf: BytesMut::new(),
             body_len: None,
             limit,
         }
     }
 
-    fn push(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+    fn push(&mut self, data: Bytes) {
+        if self.buf.is_empty() && self.pending.is_empty() {
+            self.pending = data;
+            return;
+        }
+        if !self.pending.is_empty() {
+            self.buf
+                .extend_from_slice(&std::mem::take(&mut self.pending));
+        }
+        self.buf.extend_from_slice(&data);
+    }
+
+    fn available(&self) -> usize {
+        self.pending.len() + self.buf.len()
     }
 
     /// The next complete message, checking each prefix as soon as it is in.
     fn next_message(&mut self) -> Result<Option<Bytes>, Status> {
         if self.body_len.is_none() {
-            if self.buf.len() < PREFIX {
+            if self.available() < PREFIX {
                 return Ok(None);
             }
-            match self.buf.get_u8() {
+            let (flag, len) = if self.pending.is_empty() {
+                (self.buf.get_u8(), self.buf.get_u32())
+            } else {
+                (self.pending.get_u8(), self.pending.get_u32())
+            };
+            match flag {
                 0 => {}
                 1 => {
                     return Err(Status::internal(
@@ -229,7 +252,7 @@ impl FrameReader {
                     )));
                 }
             }
-            let len = self.buf.get_u32() as usize;
+            let len = len as usize;
             if len > self.limit {
                 return Err(Status::out_of_range(format!(
                     "Error, decoded message length too large: found {len} bytes, the limit is: {} bytes",
@@ -239,9 +262,13 @@ impl FrameReader {
             self.body_len = Some(len);
         }
         match self.body_len {
-            Some(len) if self.buf.len() >= len => {
+            Some(len) if self.available() >= len => {
                 self.body_len = None;
-                Ok(Some(self.buf.split_to(len).freeze()))
+                if self.pending.is_empty() {
+                    Ok(Some(self.buf.split_to(len).freeze()))
+                } else {
+                    Ok(Some(self.pending.split_to(len)))
+                }
             }
             _ => Ok(None),
         }
@@ -249,7 +276,7 @@ impl FrameReader {
 
     /// At the end of the body: bytes of an unfinished message are an error.
     fn finish(&self) -> Result<(), Status> {
-        if self.buf.is_empty() {
+        if self.available() == 0 {
             Ok(())
         } else {
             Err(Status::internal("Unexpected EOF decoding stream."))
@@ -366,6 +393,33 @@ mod tests {
             (e.code(), e.message()),
             (Code::Internal, "Unexpected EOF decoding stream.")
         );
+    }
+
+    /// The body delivered in chunks of `size` bytes, as DATA frames may split it.
+    async fn read_chunked(bytes: Vec<u8>, size: usize) -> Result<PredictRequest, Status> {
+        let chunks: Vec<Result<Frame<Bytes>, Infallible>> = bytes
+            .chunks(size)
+            .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+            .collect();
+        let body = http_body_util::StreamBody::new(tokio_stream::iter(chunks));
+        read_request(body, 100).await
+    }
+
+    #[tokio::test]
+    async fn messages_split_across_chunks_are_gathered() {
+        let mut two = frame(0, &request_bytes());
+        two.extend(frame(0, &[]));
+        for size in [1, 2, 3, 5, 7, two.len() - 1] {
+            let read = read_chunked(two.clone(), size).await;
+            assert_eq!(read.unwrap().output_filter, ["y"], "chunks of {size}");
+        }
+        let one = frame(0, &request_bytes());
+        let e = read_chunked(one[..one.len() - 1].to_vec(), 3)
+            .await
+            .unwrap_err();
+        assert_eq!(e.message(), "Unexpected EOF decoding stream.");
+        let e = read_chunked(frame(0, &[0; 200]), 2).await.unwrap_err();
+        assert_eq!(e.code(), Code::OutOfRange);
     }
 
     #[tokio::test]

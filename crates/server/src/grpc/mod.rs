@@ -17,6 +17,7 @@ mod keep_alive;
 mod model_service;
 mod predict;
 mod prediction;
+mod self_wake;
 pub mod serve;
 mod stream;
 
@@ -59,16 +60,41 @@ pub(crate) fn to_tonic(status: Status) -> tonic::Status {
 /// The model name and version choice of a request's `ModelSpec`
 /// (`ServerCore::ServableRequestFromModelSpec`).
 pub(crate) fn resolve_spec(spec: Option<&ModelSpec>) -> Result<(String, VersionChoice), Status> {
-    let spec = spec.ok_or_else(|| Status::invalid_argument("Missing ModelSpec"))?;
-    if spec.name.is_empty() {
-        return Err(Status::invalid_argument("ModelSpec has no name specified."));
-    }
+    let spec = check_spec(spec)?;
     let choice = match &spec.version_choice {
         Some(ProtoChoice::Version(v)) => VersionChoice::Specific(*v),
         Some(ProtoChoice::VersionLabel(l)) => VersionChoice::Label(l.clone()),
         None => VersionChoice::Latest,
     };
     Ok((spec.name.clone(), choice))
+}
+
+/// [`resolve_spec`] taking the spec's strings instead of copying them: the name, the version
+/// choice and the signature as sent (empty when none was named).
+pub(crate) fn resolve_spec_owned(
+    spec: Option<ModelSpec>,
+) -> Result<(String, VersionChoice, String), Status> {
+    check_spec(spec.as_ref())?;
+    let ModelSpec {
+        name,
+        version_choice,
+        signature_name,
+    } = spec.unwrap_or_default();
+    let choice = match version_choice {
+        Some(ProtoChoice::Version(v)) => VersionChoice::Specific(v),
+        Some(ProtoChoice::VersionLabel(l)) => VersionChoice::Label(l),
+        None => VersionChoice::Latest,
+    };
+    Ok((name, choice, signature_name))
+}
+
+/// A `ModelSpec` is required and must name a model.
+fn check_spec(spec: Option<&ModelSpec>) -> Result<&ModelSpec, Status> {
+    let spec = spec.ok_or_else(|| Status::invalid_argument("Missing ModelSpec"))?;
+    if spec.name.is_empty() {
+        return Err(Status::invalid_argument("ModelSpec has no name specified."));
+    }
+    Ok(spec)
 }
 
 /// The signature a request names, `serving_default` when empty.

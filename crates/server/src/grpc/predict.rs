@@ -9,9 +9,10 @@ use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHO
 use tensorserve_core::{SignatureDef, Started, Status, Tensor};
 use tensorserve_proto::tensor::{TensorEncoding, tensor_from_proto_owned, tensor_into_proto};
 use tensorserve_proto::tensorflow::TensorProto;
-use tensorserve_proto::tensorflow::serving::{PredictRequest, PredictResponse};
+use tensorserve_proto::tensorflow::serving::model_spec::VersionChoice as ProtoChoice;
+use tensorserve_proto::tensorflow::serving::{ModelSpec, PredictRequest, PredictResponse};
 
-use super::{SharedModel, resolve_spec, response_spec, signature_name};
+use super::{SharedModel, resolve_spec_owned};
 use crate::admission::Permit;
 use crate::execution;
 use crate::state::AppState;
@@ -103,36 +104,45 @@ fn predict_outputs(
     outputs: BTreeMap<String, Tensor>,
     encoding: TensorEncoding,
 ) -> BTreeMap<String, TensorProto> {
-    outputs
-        .into_iter()
-        .map(|(alias, t)| (alias, tensor_into_proto(t, encoding)))
-        .collect()
+    // Inserted one by one (in order, so each goes to the end): `collect` would first gather
+    // the converted pairs in a vector, one more allocation and copy per call.
+    let mut protos = BTreeMap::new();
+    for (alias, t) in outputs {
+        protos.insert(alias, tensor_into_proto(t, encoding));
+    }
+    protos
 }
 
 /// Predict (`predict_util.cc`): resolve, admit, check and convert the inputs, run, convert the
 /// outputs.
+///
+/// The request's model name and signature strings are moved into the response rather than
+/// copied (the signature goes into the run and comes back with its outputs).
 pub(super) async fn predict(
     state: &AppState,
     encoding: TensorEncoding,
-    request: PredictRequest,
+    mut request: PredictRequest,
 ) -> Result<PredictResponse, Status> {
-    let (name, choice) = resolve_spec(request.model_spec.as_ref())?;
+    let (name, choice, sig) = resolve_spec_owned(request.model_spec.take())?;
     let handle = state.manager().lookup(&name, &choice)?;
     let permit = state.admission().admit(&name).await?;
-    let sig_name = signature_name(request.model_spec.as_ref());
+    let sig = if sig.is_empty() {
+        tensorserve_core::signature::DEFAULT_SIGNATURE.to_string()
+    } else {
+        sig
+    };
     let check = state.config().method_name_check;
     let model = handle.model;
-    let sig = sig_name.clone();
     let size = request.inputs.values().map(Message::encoded_len).sum();
     let PredictRequest {
         inputs,
         output_filter,
         ..
     } = request;
-    let outputs = if state.batching() {
-        predict_batched(
+    let (outputs, sig) = if state.batching() {
+        let outputs = predict_batched(
             model,
-            sig,
+            sig.clone(),
             inputs,
             output_filter,
             check,
@@ -140,18 +150,23 @@ pub(super) async fn predict(
             permit,
             size,
         )
-        .await?
+        .await?;
+        (outputs, sig)
     } else {
         spread_if_heavy(&permit).await;
         execution::run(permit, size, true, move || {
             let inputs = predict_inputs(&model, &sig, inputs, &output_filter, check)?;
             let outputs = model.run(&sig, inputs, &output_filter)?;
-            Ok(predict_outputs(outputs, encoding))
+            Ok((predict_outputs(outputs, encoding), sig))
         })
         .await?
     };
     Ok(PredictResponse {
-        model_spec: Some(response_spec(&name, handle.version, &sig_name)),
+        model_spec: Some(ModelSpec {
+            name,
+            signature_name: sig,
+            version_choice: Some(ProtoChoice::Version(handle.version)),
+        }),
         outputs,
     })
 }
