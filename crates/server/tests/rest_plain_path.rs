@@ -6,18 +6,11 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{bundled_base, start};
+use common::start_bundled;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const PREDICT: &str = "/v1/models/half_plus_two:predict";
-
-async fn bundled(extra: &[&str]) -> common::TestServer {
-    let base = format!("--model_base_path={}", bundled_base().display());
-    let mut args = vec!["--model_name=half_plus_two", base.as_str()];
-    args.extend_from_slice(extra);
-    start(&args).await
-}
 
 fn post(target: &str, extra_headers: &str, body: &str) -> String {
     format!(
@@ -77,7 +70,7 @@ fn comparable(response: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_requests_get_the_bytes_hyper_would_write() {
     for extra in [&[][..], &["--enable_cors"][..]] {
-        let s = bundled(extra).await;
+        let s = start_bundled(extra).await;
         for request in [
             post(PREDICT, "", r#"{"instances": [1.0, 2.0, 5.0]}"#),
             post(
@@ -127,7 +120,7 @@ async fn plain_requests_get_the_bytes_hyper_would_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_requests_are_answered_in_order() {
-    let s = bundled(&[]).await;
+    let s = start_bundled(&[]).await;
     let raw: String = [1.0, 2.0, 3.0, 4.0]
         .iter()
         .map(|x| post(PREDICT, "", &format!("{{\"instances\": [{x}]}}")))
@@ -150,7 +143,7 @@ async fn pipelined_requests_are_answered_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_handed_to_hyper_midway_answers_everything() {
-    let s = bundled(&[]).await;
+    let s = start_bundled(&[]).await;
     let chunked = format!(
         "POST {PREDICT} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
          5\r\n{{\"ins\r\nf\r\ntances\": [7.0]}}\r\n0\r\n\r\n"
@@ -185,7 +178,7 @@ async fn a_connection_handed_to_hyper_midway_answers_everything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_limit_is_refused_by_hyper_with_413() {
-    let s = bundled(&["--max_request_body_bytes=64"]).await;
+    let s = start_bundled(&["--max_request_body_bytes=64"]).await;
     let body = format!("{{\"instances\": [{}1.0]}}", "1.0, ".repeat(20));
     let answers = exchange(s.addr, post(PREDICT, "", &body).as_bytes(), 1).await;
     assert!(answers[0].starts_with("HTTP/1.1 413 "), "{answers:?}");
@@ -193,7 +186,7 @@ async fn a_body_over_the_limit_is_refused_by_hyper_with_413() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_body_and_the_request_after_it_on_one_connection() {
-    let s = bundled(&[]).await;
+    let s = start_bundled(&[]).await;
     // Over the size the plain path copies (16 KiB): its body is shared with the read buffer.
     let values = vec!["1.0"; 8000].join(", ");
     let large = post(PREDICT, "", &format!("{{\"instances\": [{values}]}}"));

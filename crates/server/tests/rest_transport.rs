@@ -6,17 +6,10 @@ mod common;
 use std::io::Write;
 
 use common::http::{post, request};
-use common::{bundled_base, start};
+use common::start_bundled;
 use serde_json::json;
 
 const PREDICT: &str = "/v1/models/half_plus_two:predict";
-
-async fn bundled(extra: &[&str]) -> common::TestServer {
-    let base = format!("--model_base_path={}", bundled_base().display());
-    let mut args = vec!["--model_name=half_plus_two", base.as_str()];
-    args.extend_from_slice(extra);
-    start(&args).await
-}
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -26,7 +19,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trailing_bytes_after_the_json_are_ignored() {
-    let s = bundled(&[]).await;
+    let s = start_bundled(&[]).await;
     for body in [
         r#"{"instances": [1.0]}X"#,
         "{\"instances\": [1.0]}\n\n",
@@ -49,7 +42,7 @@ async fn trailing_bytes_after_the_json_are_ignored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_request_bodies_are_decompressed() {
-    let s = bundled(&[]).await;
+    let s = start_bundled(&[]).await;
     let body = gzip(br#"{"instances": [1.0, 2.0, 5.0]}"#);
     for encoding in ["gzip", "GZIP"] {
         let r = request(
@@ -98,7 +91,7 @@ async fn gzip_request_bodies_are_decompressed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_preflight_and_headers() {
-    let s = bundled(&["--rest_api_enable_cors_support"]).await;
+    let s = start_bundled(&["--rest_api_enable_cors_support"]).await;
     let r = request(
         s.addr,
         "OPTIONS",
@@ -149,7 +142,7 @@ async fn cors_preflight_and_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_is_answered_without_cors_but_no_headers_are_added() {
-    let s = bundled(&[]).await;
+    let s = start_bundled(&[]).await;
     let r = request(
         s.addr,
         "OPTIONS",
@@ -167,7 +160,7 @@ async fn preflight_is_answered_without_cors_but_no_headers_are_added() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn response_bytes_and_non_finite_tokens() {
-    let s = bundled(&[]).await;
+    let s = start_bundled(&[]).await;
     // The request Content-Type is ignored (TF Serving's own tests post form-encoded).
     let r = request(
         s.addr,

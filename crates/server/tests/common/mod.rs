@@ -69,6 +69,15 @@ pub fn bundled_base() -> PathBuf {
     .expect("the bundled model exists")
 }
 
+/// A server on the bundled `half_plus_two` (as `--model_name`/`--model_base_path`), with
+/// `extra` flags.
+pub async fn start_bundled(extra: &[&str]) -> TestServer {
+    let base = format!("--model_base_path={}", bundled_base().display());
+    let mut args = vec!["--model_name=half_plus_two", base.as_str()];
+    args.extend_from_slice(extra);
+    start(&args).await
+}
+
 /// TF Serving's test models, or `None` (with a printed notice) when they are absent.
 /// With `TENSORSERVE_REQUIRE_SHARED=1` their absence fails the test instead.
 pub fn shared(test: &str) -> Option<PathBuf> {
