@@ -21,9 +21,8 @@
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use h2::client::SendRequest;
@@ -31,7 +30,7 @@ use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue, TE};
 use hyper::{Method, Request, Uri};
 use tokio::net::TcpStream;
 
-use super::inline::Inline;
+use super::inline::{Inline, exchange_beside};
 use super::{Connection, ErrorKind};
 
 /// gRPC's message prefix: the compressed flag and a big-endian length.
@@ -139,31 +138,7 @@ impl Connection for GrpcConnection {
         if driver.is_none() {
             return Err(ErrorKind::Io);
         }
-        let mut exchange = pin!(exchange(send, template));
-        // As in the HTTP target: the connection first (an answer that just arrived is read
-        // before the exchange looks for it), and again after it (a request it just queued is
-        // written in the same poll). Once the connection has ended, h2 fails the stream, so the
-        // exchange ends too.
-        poll_fn(|cx| {
-            inline.poll(cx, |cx| {
-                drive(driver, cx);
-                if let Poll::Ready(outcome) = exchange.as_mut().poll(cx) {
-                    return Poll::Ready(outcome);
-                }
-                drive(driver, cx);
-                Poll::Pending
-            })
-        })
-        .await
-    }
-}
-
-/// Polls the connection, forgetting it once it has ended (closed by the server, or broken).
-fn drive(driver: &mut Option<Pin<Box<Driver>>>, cx: &mut Context<'_>) {
-    if let Some(running) = driver.as_mut()
-        && running.as_mut().poll(cx).is_ready()
-    {
-        *driver = None;
+        exchange_beside(inline, driver, exchange(send, template)).await
     }
 }
 

@@ -5,11 +5,9 @@
 //! always ready for the next request. Plain `http://` only: the generator measures servers, not
 //! TLS stacks.
 
-use std::future::Future;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -21,7 +19,7 @@ use hyper::{HeaderMap, Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::inline::Inline;
+use super::inline::{Inline, exchange_beside};
 use super::{Connection, ErrorKind, Target};
 
 /// What to send, as given by the user; validated by [`HttpTarget::new`].
@@ -258,33 +256,7 @@ impl Connection for HttpConnection {
         if driver.is_none() {
             return Err(ErrorKind::Io);
         }
-        let exchange = exchange(sender, template);
-        tokio::pin!(exchange);
-        // Polling order matters to a fast server's throughput: the connection first, so an
-        // answer that just arrived is read before the exchange looks for it, and once more after
-        // the exchange, so a request it just queued is written in the same poll. Once the
-        // connection has ended, the exchange completes without it (with the answer it may have
-        // read in full just before, or with an error).
-        std::future::poll_fn(|cx| {
-            inline.poll(cx, |cx| {
-                drive(driver, cx);
-                if let Poll::Ready(outcome) = exchange.as_mut().poll(cx) {
-                    return Poll::Ready(outcome);
-                }
-                drive(driver, cx);
-                Poll::Pending
-            })
-        })
-        .await
-    }
-}
-
-/// Polls the connection, forgetting it once it has ended (closed by the server, or broken).
-fn drive(driver: &mut Option<Pin<Box<Driver>>>, cx: &mut Context<'_>) {
-    if let Some(running) = driver.as_mut()
-        && running.as_mut().poll(cx).is_ready()
-    {
-        *driver = None;
+        exchange_beside(inline, driver, exchange(sender, template)).await
     }
 }
 
