@@ -16,5 +16,6 @@ pub mod memory;
 pub mod metrics;
 pub mod model_cli;
 pub mod monitoring;
+pub mod read_hook;
 pub mod rest;
 pub mod state;

@@ -17,7 +17,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use h2::{Ping, PingPong};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::read_hook::{ReadHook, ReadHooked};
 use tokio::time::{Instant, Sleep};
 
 /// Set by [`Watched`] whenever bytes are read; cleared by [`KeepAlive`] at each tick.
@@ -31,60 +33,21 @@ impl ReadFlag {
 }
 
 /// A connection's I/O that raises a [`ReadFlag`] on every successful read.
-pub struct Watched<IO> {
-    io: IO,
-    flag: ReadFlag,
-}
+pub type Watched<IO> = ReadHooked<IO, ReadFlag>;
 
-impl<IO> Watched<IO> {
-    /// `io`, reporting its reads to `flag`.
-    pub fn new(io: IO, flag: ReadFlag) -> Watched<IO> {
-        Watched { io, flag }
-    }
-}
-
-impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
+impl<IO: AsyncRead + Unpin> ReadHook<IO> for ReadFlag {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        &mut self,
+        io: Pin<&mut IO>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let result = Pin::new(&mut self.io).poll_read(cx, buf);
+        let result = io.poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.flag.0.store(true, Ordering::Relaxed);
+            self.0.store(true, Ordering::Relaxed);
         }
         result
-    }
-}
-
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 

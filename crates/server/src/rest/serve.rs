@@ -195,7 +195,7 @@ pub async fn serve(
                         h1::Outcome::Closed => return,
                         h1::Outcome::ToHyper(read) => read,
                     };
-                    let io = TokioIo::new(h1::Prefixed::new(read, stream));
+                    let io = TokioIo::new(h1::prefixed(read, stream));
                     let connection = builders.0.serve_connection(io, service);
                     drive(connection, |c| c.graceful_shutdown(), closing, watched).await;
                 }

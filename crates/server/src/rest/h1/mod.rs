@@ -28,7 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-pub(super) use prefixed::Prefixed;
+pub(super) use prefixed::prefixed;
 
 use super::idle::{Activity, idle_for};
 use super::{BodySource, RestService, add_cors, answer_v1};
