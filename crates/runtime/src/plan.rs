@@ -65,6 +65,7 @@ pub struct SignaturePlan {
 fn optimize(model: InferenceModel) -> TractResult<TypedModel> {
     let mut typed = model.into_typed()?.into_decluttered()?;
     crate::ops::conv::swap_convolutions(&mut typed)?;
+    crate::ops::conv_per_image::swap_batched_convolutions(&mut typed)?;
     crate::ops::maxpool::swap_max_pools(&mut typed)?;
     crate::ops::scalar_binary::swap_scalar_binaries(&mut typed)?;
     typed.optimize()?;

@@ -24,6 +24,7 @@
 mod concat;
 pub mod conv;
 mod conv_compute;
+pub mod conv_per_image;
 mod elementwise;
 mod gather;
 mod identity;
