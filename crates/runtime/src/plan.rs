@@ -57,8 +57,9 @@ pub struct SignaturePlan {
     concrete_for_symbolic: usize,
 }
 
-/// Types, declutters and optimises `model`, with our convolution and max pool in place of
-/// tract's ([`crate::ops::conv`], [`crate::ops::maxpool`]) between the two steps: after
+/// Types, declutters and optimises `model`, with our convolutions and max pool in place of
+/// tract's ([`crate::ops::conv`], then [`crate::ops::conv_per_image`] for the wide ones over a
+/// batch, [`crate::ops::maxpool`]) between the two steps: after
 /// decluttering, so ONNX's explicit padding has been resolved, layouts are final, weights and
 /// biases are constants folded into the convolution, and a Relu follows its convolution
 /// directly (which lets ours fuse it); before codegen, which would lower tract's ops.

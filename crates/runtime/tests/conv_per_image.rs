@@ -145,12 +145,12 @@ fn matches_tract_per_image_and_batched() {
                         }
                         let op = Conv::new(spec.clone(), kernel_fmt, 1, None);
                         let k = random(&kernel_shape(kernel_fmt, kernel, ci, co), 1000 + cases);
-                        let bias = if cases % 2 == 0 {
+                        let bias = if cases.is_multiple_of(2) {
                             random(&[co], 2000 + cases)
                         } else {
                             tensor0(0.25f32)
                         };
-                        let relu = cases % 3 == 0;
+                        let relu = cases.is_multiple_of(3);
                         let input = random(&x_shape, cases);
                         let what = format!("{spec:?} {kernel_fmt:?} relu={relu} on {x_shape:?}");
                         // Ours, built for a symbolic batch, run on this one.
