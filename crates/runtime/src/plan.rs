@@ -59,14 +59,16 @@ pub struct SignaturePlan {
     concrete_for_symbolic: usize,
 }
 
-/// Types, declutters and optimises `model`, with our convolution and max pool in place of
-/// tract's ([`crate::ops::conv`], [`crate::ops::maxpool`]) between the two steps: after
+/// Types, declutters and optimises `model`, with our convolutions and max pool in place of
+/// tract's ([`crate::ops::conv`], then [`crate::ops::conv_per_image`] for the wide ones over a
+/// batch, [`crate::ops::maxpool`]) between the two steps: after
 /// decluttering, so ONNX's explicit padding has been resolved, layouts are final, weights and
 /// biases are constants folded into the convolution, and a Relu follows its convolution
 /// directly (which lets ours fuse it); before codegen, which would lower tract's ops.
 fn optimize(model: InferenceModel) -> TractResult<TypedModel> {
     let mut typed = model.into_typed()?.into_decluttered()?;
     crate::ops::conv::swap_convolutions(&mut typed)?;
+    crate::ops::conv_per_image::swap_batched_convolutions(&mut typed)?;
     crate::ops::maxpool::swap_max_pools(&mut typed)?;
     crate::ops::scalar_binary::swap_scalar_binaries(&mut typed)?;
     typed.optimize()?;

@@ -208,6 +208,19 @@ fn is_relu_of(model: &TypedModel, node: &TypedNode, conv: usize) -> bool {
 /// Replaces every tract `Conv` that [`Conv2d::covering`] accepts, fusing a Relu that is the
 /// convolution's only consumer.
 pub fn swap_convolutions(model: &mut TypedModel) -> TractResult<()> {
+    swap_convolutions_with(model, |op, fact, kernel, bias, relu| {
+        let ours = Conv2d::covering(op, fact, kernel, bias)?;
+        Some(if relu { ours.with_relu() } else { ours })
+    })
+}
+
+/// Replaces every tract `Conv` with constant kernel and bias by what `cover` makes of it (the
+/// op, its input's fact, kernel, bias, and whether the Relu that is its only consumer is fused
+/// into it), when `cover` makes something.
+pub(crate) fn swap_convolutions_with<O: TypedOp>(
+    model: &mut TypedModel,
+    cover: impl Fn(&Conv, &TypedFact, &Tensor, &Tensor, bool) -> Option<O>,
+) -> TractResult<()> {
     let mut swapped = false;
     for id in model.eval_order()? {
         let node = &model.nodes()[id];
@@ -223,18 +236,20 @@ pub fn swap_convolutions(model: &mut TypedModel) -> TractResult<()> {
             continue;
         };
         let fact = model.outlet_fact(node.inputs[0])?;
-        let Some(mut ours) = Conv2d::covering(op, fact, &kernel, &bias) else {
-            continue;
-        };
         let mut replaced = OutletId::new(id, 0);
         let successors = &node.outputs[0].successors;
         let is_output = model.output_outlets()?.contains(&replaced);
-        if let [only] = &successors[..]
-            && !is_output
-            && is_relu_of(model, &model.nodes()[only.node], id)
-        {
-            ours = ours.with_relu();
-            replaced = OutletId::new(only.node, 0);
+        let relu = match &successors[..] {
+            [only] if !is_output && is_relu_of(model, &model.nodes()[only.node], id) => {
+                Some(only.node)
+            }
+            _ => None,
+        };
+        let Some(ours) = cover(op, fact, &kernel, &bias, relu.is_some()) else {
+            continue;
+        };
+        if let Some(relu) = relu {
+            replaced = OutletId::new(relu, 0);
         }
         let mut patch = TypedModelPatch::default();
         let x = patch.tap_model(model, node.inputs[0])?;

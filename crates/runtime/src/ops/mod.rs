@@ -11,10 +11,11 @@
 //! `sequence` (Range, OneHot, Cumsum), `slicing` (Slice, StridedSlice), `split` (Split/SplitV),
 //! `pad`, `resize`,
 //! `space_batch`, `identity`, `konst`, `gather`, `concat`, `lookup` (hash tables filled at load),
-//! and `maxpool`, `conv` (with `conv_compute`) and `scalar_binary` — not builders: a 2-D f32 max
-//! pool, a 2-D f32 convolution for small channel counts and an f32 op with a constant scalar on
-//! small tensors that `plan.rs` swaps in for tract's in typed models, TensorFlow's and ONNX's
-//! alike. What is covered and what is not:
+//! and `maxpool`, `conv` (with `conv_compute`), `conv_per_image` and `scalar_binary` — not
+//! builders: a 2-D f32 max pool, a 2-D f32 convolution for small channel counts, a batched wide
+//! convolution run as tract's single-image one per image, and an f32 op with a constant scalar
+//! on small tensors that `plan.rs` swaps in for tract's in typed models, TensorFlow's and
+//! ONNX's alike. What is covered and what is not:
 //! `testdata/ops/README.md`, checked by `tests/ops.rs`.
 //!
 //! Shapes flow through graphs as tract `TDim`s (tract-tensorflow's `Shape` yields them), so a
@@ -24,6 +25,7 @@
 mod concat;
 pub mod conv;
 mod conv_compute;
+pub mod conv_per_image;
 mod elementwise;
 mod gather;
 mod identity;
