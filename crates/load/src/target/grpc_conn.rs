@@ -7,7 +7,7 @@
 //! task of its own, so each call crossed tasks twice; it cost the client about 17.6 µs of CPU
 //! per call against 8.5-12 µs for the HTTP/1 target, and on a machine shared with the server a
 //! heavier client measures as a slower server. Here, as in [`super::http`], the connection is
-//! driven inside the call's own task ([`Inline`]), and nothing is built per call beyond h2's
+//! driven inside the call's own task ([`SelfWake`]), and nothing is built per call beyond h2's
 //! request head.
 //!
 //! What counts as what (the same split tonic's client made):
@@ -30,7 +30,9 @@ use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue, TE};
 use hyper::{Method, Request, Uri};
 use tokio::net::TcpStream;
 
-use super::inline::{Inline, exchange_beside};
+use tensorserve_selfwake::SelfWake;
+
+use super::inline::exchange_beside;
 use super::{Connection, ErrorKind};
 
 /// gRPC's message prefix: the compressed flag and a big-endian length.
@@ -90,7 +92,7 @@ pub struct GrpcConnection {
     /// `None` once the connection has ended.
     driver: Option<Pin<Box<Driver>>>,
     template: Arc<Template>,
-    inline: Inline,
+    inline: SelfWake,
 }
 
 impl std::fmt::Debug for GrpcConnection {
@@ -123,7 +125,7 @@ pub(crate) async fn connect(
         send,
         driver: Some(Box::pin(driver)),
         template,
-        inline: Inline::new(),
+        inline: SelfWake::default(),
     })
 }
 

@@ -19,7 +19,9 @@ use hyper::{HeaderMap, Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::inline::{Inline, exchange_beside};
+use tensorserve_selfwake::SelfWake;
+
+use super::inline::exchange_beside;
 use super::{Connection, ErrorKind, Target};
 
 /// What to send, as given by the user; validated by [`HttpTarget::new`].
@@ -212,7 +214,7 @@ impl Target for HttpTarget {
             sender,
             driver: Some(Box::pin(driver)),
             template: Arc::clone(&self.template),
-            inline: Inline::new(),
+            inline: SelfWake::default(),
         })
     }
 
@@ -234,7 +236,7 @@ pub struct HttpConnection {
     /// `None` once the connection has ended.
     driver: Option<Pin<Box<Driver>>>,
     template: Arc<Template>,
-    inline: Inline,
+    inline: SelfWake,
 }
 
 impl std::fmt::Debug for HttpConnection {

@@ -23,8 +23,8 @@ use tokio::sync::watch;
 
 use super::inline_executor::run_inline_first;
 use super::keep_alive::{KeepAlive, ReadFlag, Watched};
-use super::self_wake::SelfWake;
 use super::stream::Dispatch;
+use tensorserve_selfwake::SelfWake;
 
 /// Connection settings of the gRPC listener.
 #[derive(Debug, Clone)]

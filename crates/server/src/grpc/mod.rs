@@ -17,7 +17,6 @@ mod keep_alive;
 mod model_service;
 mod predict;
 mod prediction;
-mod self_wake;
 pub mod serve;
 mod stream;
 

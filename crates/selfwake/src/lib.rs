@@ -1,18 +1,20 @@
-//! Polling a connection without the wake-up it sends itself.
+//! Polling a connection (or any set of futures a task drives together) without the wake-ups
+//! it sends itself.
 //!
-//! The connection task polls h2's connection and then runs each new stream's call inline
-//! ([`super::inline_executor`]). When such a call queues its answer, h2 wakes the connection's
-//! task so that the frames get written, but that task is the one running, and it polls h2's
-//! connection again right after the call anyway, which writes them. Tokio cannot know that: the
-//! wake-up marks the task to be polled once more after it returns `Pending`, a trip through
-//! the scheduler and a full pass over the connection (h2's locks, the socket's readiness, the
-//! keep-alive timer) that finds nothing to do, for every request.
+//! A task that drives a connection and the work on it in one poll — the gRPC listener runs each
+//! new stream's call inline, the load generator polls a client connection beside its request —
+//! gets woken by its own hand-offs: a call that queues its answer wakes the connection's task
+//! so that the frames get written, but that task is the one running and polls the connection
+//! again right after anyway. Tokio cannot know that: the wake-up marks the task to be polled
+//! once more after it returns `Pending`, a trip through the scheduler and a full pass over the
+//! connection that finds nothing to do, for every request.
 //!
-//! [`SelfWake::poll`] hands h2 a waker of its own. A wake-up that arrives while the step runs
-//! only sets a flag; the step calls [`Round::rearm`] each time it is about to poll h2 again
-//! (which covers every wake-up before that point, since h2 and Tokio's socket keep their
+//! [`SelfWake::poll`] hands the futures a waker of its own. A wake-up that arrives while the
+//! step runs only sets a flag; the step calls [`Round::rearm`] each time it is about to poll
+//! them again (which covers every wake-up before that point, since the futures keep their
 //! state apart from wakers and the next poll reads it), and if a wake-up came after the last
-//! rearm the step is run once more. Wake-ups at any other time go to the task as usual.
+//! rearm the step is run once more. Wake-ups at any other time go to the task as usual. A step
+//! that never calls `rearm` is rearmed at the start of each round.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -54,7 +56,7 @@ impl Wake for Shared {
     }
 }
 
-/// See the module docs; one per connection.
+/// See the crate docs; one per connection.
 #[derive(Debug)]
 pub struct SelfWake {
     shared: Arc<Shared>,
@@ -181,5 +183,40 @@ mod tests {
         // A wake-up between polls reaches the task.
         s.waker.wake_by_ref();
         assert_eq!(counter.0.load(Ordering::Relaxed), 2);
+    }
+
+    /// A step that wakes itself `n` times during polls and never rearms, then completes.
+    fn self_waking(n: usize) -> impl FnMut(&mut Context<'_>, &Round<'_>) -> Poll<usize> {
+        let mut calls = 0;
+        move |cx, _| {
+            calls += 1;
+            if calls > n {
+                Poll::Ready(calls)
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    #[test]
+    fn without_rearms_each_wake_during_a_poll_is_one_more_round() {
+        let (counter, waker) = task();
+        let mut cx = Context::from_waker(&waker);
+        let s = SelfWake::default();
+        assert_eq!(s.poll(&mut cx, self_waking(2)), Poll::Ready(3));
+        let twice = |cx: &mut Context<'_>, _: &Round<'_>| {
+            cx.waker().wake_by_ref();
+            cx.waker().wake_by_ref();
+            Poll::Ready(())
+        };
+        assert_eq!(s.poll(&mut cx, twice), Poll::Ready(()));
+        assert_eq!(
+            counter.0.load(Ordering::Relaxed),
+            0,
+            "no wake-up went to the task"
+        );
+        assert_eq!(s.poll(&mut cx, self_waking(100)), Poll::Pending);
+        assert_eq!(counter.0.load(Ordering::Relaxed), 1);
     }
 }
