@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::conv::{assert_close, op_names, random, values};
+
 use tensorserve_runtime::ops::conv::swap_convolutions;
 use tensorserve_runtime::ops::conv_per_image::{PerImageConv, swap_batched_convolutions};
 use tract_core::internal::*;
@@ -15,18 +17,6 @@ use tract_core::ops::cnn::conv::KernelFormat;
 use tract_core::ops::cnn::{Conv, PaddingSpec, PoolSpec};
 use tract_core::ops::math::Max;
 use tract_core::ops::nn::DataFormat;
-
-/// Deterministic pseudo-random values in [-3.5, 3.5).
-fn random(shape: &[usize], seed: u64) -> Tensor {
-    let mut next = common::lcg(seed);
-    let n: usize = shape.iter().product();
-    let values: Vec<f32> = (0..n)
-        .map(|_| (next() % 997) as f32 / 142.0 - 3.5)
-        .collect();
-    tract_ndarray::ArrayD::from_shape_vec(shape, values)
-        .unwrap()
-        .into_tensor()
-}
 
 /// A model `x → Conv(kernel, bias) [→ max(·, 0)]` over input fact `x`.
 fn conv_model(op: &Conv, x: TypedFact, kernel: &Tensor, bias: &Tensor, relu: bool) -> TypedModel {
@@ -45,35 +35,6 @@ fn conv_model(op: &Conv, x: TypedFact, kernel: &Tensor, bias: &Tensor, relu: boo
     }
     model.select_output_outlets(&y).unwrap();
     model
-}
-
-fn values(t: &Tensor) -> Vec<f32> {
-    t.to_plain_array_view::<f32>()
-        .unwrap()
-        .iter()
-        .copied()
-        .collect()
-}
-
-/// Same shape, every value within 1e-5 of `theirs` relative to the output's magnitude.
-fn assert_close(ours: &Tensor, theirs: &Tensor, what: &str) {
-    assert_eq!(ours.shape(), theirs.shape(), "{what}");
-    let (a, b) = (values(ours), values(theirs));
-    let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= 1e-5 * scale,
-            "{what}: element {i}: ours {x}, tract {y}"
-        );
-    }
-}
-
-fn op_names(model: &TypedModel) -> Vec<String> {
-    model
-        .nodes()
-        .iter()
-        .map(|n| n.op.name().to_string())
-        .collect()
 }
 
 fn spec(format: DataFormat, kernel: [usize; 2], ci: usize, co: usize) -> PoolSpec {
