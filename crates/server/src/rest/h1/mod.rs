@@ -6,11 +6,12 @@
 //! boxing the body, collecting it, the response's header map and body box, the adaptive read
 //! buffer — was about a third of the server's user-space instructions, more than the model and
 //! the JSON together (docs/performance.md, "REST hot path, fourth pass"). A plain request needs
-//! none of it: its head is parsed in place with the parser hyper uses, its body is a slice of
-//! the read buffer, and a 200 answer is written straight into one reused buffer. Everything
-//! with other framing or semantics (chunked bodies, `Expect`, `Connection`, HTTP/1.0, gzip,
-//! `HEAD`, `OPTIONS`, other routes, malformed requests) stays hyper's, so there is one HTTP
-//! implementation for the cases that are hard to get right.
+//! none of it: its head is parsed in place with the parser hyper uses, its body is copied out of
+//! the read buffer (shared with it when large), and a 200 answer is written straight into one
+//! reused buffer. Everything with other framing or semantics (chunked bodies, `Expect`,
+//! `Connection` other than `keep-alive`, HTTP/1.0, gzip, `HEAD`, `OPTIONS`, other routes,
+//! malformed requests) stays hyper's, so there is one HTTP implementation for the cases that are
+//! hard to get right.
 //!
 //! The connection keeps the listener's rules: the idle watchdog closes it after a quiet period
 //! (a half-sent request goes to hyper, which gets one more period to finish it, as before),
