@@ -206,3 +206,29 @@ async fn a_large_body_and_the_request_after_it_on_one_connection() {
         answers[1]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_its_answer_is_dropped_after_the_idle_period() {
+    let s = start_bundled(&["--rest_api_idle_timeout_seconds=1"]).await;
+    // An answer (~6 MB) far larger than what the socket buffers can hold with the client's
+    // receive buffer kept small, so that writing it waits on the client.
+    let values = vec!["1.0"; 1_200_000].join(",");
+    let request = post(PREDICT, "", &format!("{{\"instances\": [{values}]}}"));
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(s.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // Read nothing for a while: the server must give up on the write and close.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let mut all = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut all),
+    )
+    .await;
+    let read = read.expect("the server closed the connection instead of waiting forever");
+    // Closed with the answer cut short (or reset): never the whole answer.
+    if let Ok(n) = read {
+        assert!(n < 5 * 1_200_000, "the whole answer came ({n} bytes)");
+    }
+}

@@ -14,8 +14,9 @@
 //! hard to get right.
 //!
 //! The connection keeps the listener's rules: the idle watchdog closes it after a quiet period
-//! (a half-sent request goes to hyper, which gets one more period to finish it, as before),
-//! and when the server shuts down an in-flight request is answered before it closes.
+//! (a half-sent request goes to hyper, which gets one more period to finish it, as before; an
+//! answer the client leaves unread for a whole period ends the connection), and when the server
+//! shuts down an in-flight request is answered before it closes.
 
 mod head;
 mod prefixed;
@@ -120,7 +121,15 @@ pub(super) async fn serve(
                 // Moves the start only: the buffer stays one unshared allocation.
                 buf.advance(end);
             }
-            if stream.write_all(&out).await.is_err() {
+            // The request is over for the watchdog once its answer is made; a client that then
+            // reads none of it for a whole idle period is dropped (the write would wait forever).
+            drop(in_flight);
+            let written = tokio::select! {
+                biased;
+                written = stream.write_all(&out) => written.is_ok(),
+                _ = &mut idle => false,
+            };
+            if !written {
                 return Outcome::Closed;
             }
             // A large request or answer must not pin its buffer for the connection's life.
@@ -131,7 +140,6 @@ pub(super) async fn serve(
                 let rest = BytesMut::from(&buf[..]);
                 buf = rest;
             }
-            drop(in_flight);
             if *closing.borrow() {
                 return Outcome::Closed;
             }
