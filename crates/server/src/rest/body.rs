@@ -36,10 +36,9 @@ impl V1Error {
             V1Error::TooLarge(_) => Code::ResourceExhausted,
         }
     }
-}
 
-impl V1Error {
-    /// The HTTP status it is answered with.
+    /// The HTTP status it is answered with (the one place that says so: the response and the
+    /// REST log line both read it).
     pub fn http_status(&self) -> StatusCode {
         match self {
             V1Error::Status(s) => super::http_status(s.code()),
@@ -50,14 +49,12 @@ impl V1Error {
 
 impl IntoResponse for V1Error {
     fn into_response(self) -> Response {
+        let status = self.http_status();
         match self {
             V1Error::Status(status) => RestError(status).into_response(),
-            V1Error::TooLarge(message) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                [(header::CONTENT_TYPE, "application/json")],
-                tensorserve_core::json::error_body(&message),
-            )
-                .into_response(),
+            V1Error::TooLarge(message) => {
+                super::json_response(status, tensorserve_core::json::error_body(&message))
+            }
         }
     }
 }
