@@ -46,6 +46,25 @@ EXAMPLES = [
     b'{"examples": [{"n": null}]}',
 ]
 
+# hpack_decode: byte 0 picks the decoder's table size (index into [0, 64, 256, 4096, 65536]),
+# then blocks, each a length byte and that many bytes. The blocks are RFC 7541 Appendix C's
+# request sequences (C.3 raw, C.4 Huffman) and the first two responses of C.6 (table 256).
+HPACK_SEQUENCES = [
+    (3, ["828684410f7777772e6578616d706c652e636f6d", "828684be58086e6f2d6361636865",
+         "828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565"]),
+    (3, ["828684418cf1e3c2e5f23a6ba0ab90f4ff", "828684be5886a8eb10649cbf",
+         "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf"]),
+    (2, ["488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad"
+         "171863c78f0b97c8e9ae82ae43d3", "4883640effc1c0bf"]),
+]
+
+
+def hpack_seed(size_choice, blocks):
+    out = bytes([size_choice])
+    for block in map(bytes.fromhex, blocks):
+        out += bytes([len(block)]) + block
+    return out
+
 
 def varint(v):
     v &= (1 << 64) - 1
@@ -200,6 +219,7 @@ def main():
         "example_decode": [(f"example{i:02}.pb", b) for i, b in enumerate(TF_EXAMPLES)],
         "savedmodel_open": [],
         "bundle_read": [],
+        "hpack_decode": [(f"seq{i}.bin", hpack_seed(*s)) for i, s in enumerate(HPACK_SEQUENCES)],
     }
     for name, version in fixtures():
         sets["savedmodel_open"].append((f"{name}.pb", (version / "saved_model.pb").read_bytes()))
