@@ -64,7 +64,9 @@ fn random_fields(rng: &mut Rng) -> Fields {
 
 fn ours_decode(d: &mut Decoder, block: &[u8]) -> Fields {
     let mut out = Vec::new();
-    d.decode(block, &mut |n, v| out.push((n.to_vec(), v.to_vec())))
+    // Through a trait object, as a caller holding `&mut dyn FnMut` would call it.
+    let field: &mut dyn FnMut(&[u8], &[u8]) = &mut |n, v| out.push((n.to_vec(), v.to_vec()));
+    d.decode(block, field)
         .unwrap_or_else(|e| panic!("our decoder rejected {block:02x?}: {e}"));
     out
 }

@@ -53,10 +53,14 @@ impl Decoder {
     /// Decodes one complete header block (HEADERS + CONTINUATION fragments already joined),
     /// calling `field(name, value)` for each field in order. On error the connection is torn
     /// down (COMPRESSION_ERROR), so state after an error does not matter.
-    pub fn decode(
+    ///
+    /// Generic so that a closure passed directly is inlined (all-indexed blocks decode about
+    /// a third faster than through a `dyn` call per field: benches/hpack.rs); `?Sized` so a
+    /// `&mut dyn FnMut(&[u8], &[u8])` works as well.
+    pub fn decode<F: FnMut(&[u8], &[u8]) + ?Sized>(
         &mut self,
         block: &[u8],
-        field: &mut dyn FnMut(&[u8], &[u8]),
+        field: &mut F,
     ) -> Result<(), DecodeError> {
         let mut pos = 0;
         let mut fields_seen = false;
@@ -107,13 +111,13 @@ impl Decoder {
             .ok_or(DecodeError::BadIndex(index))
     }
 
-    fn literal(
+    fn literal<F: FnMut(&[u8], &[u8]) + ?Sized>(
         &mut self,
         block: &[u8],
         pos: &mut usize,
         prefix: u32,
         indexing: bool,
-        field: &mut dyn FnMut(&[u8], &[u8]),
+        field: &mut F,
     ) -> Result<(), DecodeError> {
         self.scratch.clear();
         let index = integer::decode(block, pos, prefix)? as usize;
