@@ -3,9 +3,22 @@
 //! Why our own: with the `h2` crate, its per-request bookkeeping (frames moved through several
 //! queues, a `HeaderMap` and `Uri` built for every request, header names re-checked on every
 //! block) cost more instructions than a whole REST request on our plain HTTP/1 path
-//! (docs/grpc-performance.md). This crate does what a gRPC server needs and no more, on one
-//! task per connection, with buffers it reuses.
+//! (docs/grpc-performance.md). This crate does what a gRPC server needs and no more: one task
+//! per connection, buffers it reuses, unary calls answered inline (docs/http2.md).
 //!
-//! * [`hpack`]: header compression (RFC 7541), decoder and encoder.
+//! * [`conn::serve`] drives one connection for a [`Service`];
+//! * [`hpack`]: header compression (RFC 7541);
+//! * `frame`: the frame layer; [`head`]: request heads; [`body`]: streaming request bodies.
 
+pub mod body;
+pub mod conn;
+pub(crate) mod frame;
+pub mod head;
 pub mod hpack;
+pub mod service;
+
+pub use body::{RecvBody, StreamReset};
+pub use conn::{Config, serve};
+pub use frame::Reason;
+pub use head::RequestHead;
+pub use service::{BoxError, Delivery, Fields, Refusal, RequestBody, Response, Service};

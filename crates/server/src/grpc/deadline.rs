@@ -35,24 +35,40 @@ impl Deadline {
         let timeout = timeout?;
         Some(Deadline {
             timeout,
-            timer: Box::pin(tokio::time::sleep(timeout.saturating_sub(AHEAD))),
+            timer: Box::pin(tokio::time::sleep(Deadline::fire_after(timeout))),
         })
+    }
+
+    /// When a call with this `grpc-timeout` is given up.
+    pub fn fire_after(timeout: Duration) -> Duration {
+        timeout.saturating_sub(AHEAD)
+    }
+
+    /// The status of a call given up at its deadline.
+    pub fn exceeded(timeout: Duration) -> tonic::Status {
+        tonic::Status::deadline_exceeded(format!(
+            "Deadline exceeded: the call did not complete within its {} ms grpc-timeout",
+            timeout.as_millis()
+        ))
     }
 
     /// Ready with DEADLINE_EXCEEDED once the deadline has passed.
     pub fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
-        self.timer.as_mut().poll(cx).map(|()| {
-            tonic::Status::deadline_exceeded(format!(
-                "Deadline exceeded: the call did not complete within its {} ms grpc-timeout",
-                self.timeout.as_millis()
-            ))
-        })
+        self.timer
+            .as_mut()
+            .poll(cx)
+            .map(|()| Deadline::exceeded(self.timeout))
     }
 }
 
 /// The `grpc-timeout` header: up to 8 digits and a unit (H, M, S, m, u, n).
 pub fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    parse_grpc_timeout(headers.get("grpc-timeout")?.as_bytes())
+}
+
+/// A `grpc-timeout` value: up to 8 digits and a unit.
+pub fn parse_grpc_timeout(value: &[u8]) -> Option<Duration> {
+    let value = std::str::from_utf8(value).ok()?;
     if value.len() < 2 || value.len() > 9 {
         return None;
     }

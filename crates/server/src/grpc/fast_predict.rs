@@ -112,13 +112,30 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if let Err(status) = check_encoding(request.headers()) {
+    if let Err(status) =
+        check_encoding(request.headers().get("grpc-encoding").map(|v| v.as_bytes()))
+    {
         return Answer::Refused(status);
     }
-    let message = match read_request(request.into_body(), MAX_MESSAGE_BYTES).await {
-        Ok(message) => message,
-        Err(status) => return Answer::Refused(status),
-    };
+    match read_request(request.into_body(), MAX_MESSAGE_BYTES).await {
+        Ok(message) => run(state, message).await,
+        Err(status) => Answer::Refused(status),
+    }
+}
+
+/// Serves one Predict call whose body has been read whole (the listener's path): `encoding`
+/// is the request's `grpc-encoding`.
+pub async fn answer_whole(state: AppState, encoding: Option<&[u8]>, body: Bytes) -> Answer {
+    if let Err(status) = check_encoding(encoding) {
+        return Answer::Refused(status);
+    }
+    match read_whole(body, MAX_MESSAGE_BYTES) {
+        Ok(message) => run(state, message).await,
+        Err(status) => Answer::Refused(status),
+    }
+}
+
+async fn run(state: AppState, message: PredictRequest) -> Answer {
     let started = Instant::now();
     let name = spec_name(message.model_spec.as_ref());
     let result = predict::predict(&state, tensor_encoding(&state), message).await;
@@ -130,16 +147,16 @@ where
 
 /// `grpc-encoding`: only `identity` (or none) is accepted, as tonic does with no compression
 /// enabled, and the error names the encodings we accept.
-fn check_encoding(headers: &HeaderMap) -> Result<(), Status> {
-    let Some(value) = headers.get("grpc-encoding") else {
+fn check_encoding(value: Option<&[u8]>) -> Result<(), Status> {
+    let Some(value) = value else {
         return Ok(());
     };
-    if value.as_bytes() == b"identity" {
+    if value == b"identity" {
         return Ok(());
     }
-    let name = match std::str::from_utf8(value.as_bytes()) {
+    let name = match std::str::from_utf8(value) {
         Ok(s) => s.to_string(),
-        Err(_) => format!("{:?}", value.as_bytes()),
+        Err(_) => format!("{value:?}"),
     };
     let mut status = Status::unimplemented(format!(
         "Content is compressed with `{name}` which isn't supported"
@@ -184,6 +201,19 @@ where
             }
             None => break,
         }
+    }
+    frames.finish()?;
+    first.ok_or_else(|| Status::internal("Missing request message."))
+}
+
+/// [`read_request`] for a body already read whole.
+fn read_whole(body: Bytes, limit: usize) -> Result<PredictRequest, Status> {
+    let mut frames = FrameReader::new(limit);
+    frames.push(body);
+    let mut first = None;
+    while let Some(bytes) = frames.next_message()? {
+        let message = PredictRequest::decode(bytes).map_err(|e| Status::internal(e.to_string()))?;
+        first.get_or_insert(message);
     }
     frames.finish()?;
     first.ok_or_else(|| Status::internal("Missing request message."))
@@ -466,12 +496,9 @@ mod tests {
 
     #[test]
     fn only_identity_encoding_is_accepted() {
-        let mut headers = HeaderMap::new();
-        assert!(check_encoding(&headers).is_ok());
-        headers.insert("grpc-encoding", HeaderValue::from_static("identity"));
-        assert!(check_encoding(&headers).is_ok());
-        headers.insert("grpc-encoding", HeaderValue::from_static("gzip"));
-        let e = check_encoding(&headers).unwrap_err();
+        assert!(check_encoding(None).is_ok());
+        assert!(check_encoding(Some(b"identity")).is_ok());
+        let e = check_encoding(Some(b"gzip")).unwrap_err();
         assert_eq!(e.code(), Code::Unimplemented);
         assert_eq!(
             e.message(),

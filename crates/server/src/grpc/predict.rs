@@ -178,7 +178,7 @@ const SPREAD_ABOVE: std::time::Duration = std::time::Duration::from_micros(20);
 /// Gives up the first poll when the model's measured work is above [`SPREAD_ABOVE`].
 ///
 /// A stream's first poll happens inside its HTTP/2 connection's task
-/// ([`super::inline_executor`]), so calls multiplexed on one connection that finish in that
+/// (`tensorserve_http2`'s calls module), so calls multiplexed on one connection that finish in that
 /// poll run one after the other on one worker. For cheap models that is the point (no task per
 /// call); for heavier ones it would cap a busy connection at one core. Returning `Pending` once
 /// makes the executor give the call its own task, which any worker can run, as before.

@@ -1,11 +1,12 @@
-//! The gRPC listener: accepts connections and serves each with our HTTP/2 connection driver on
-//! the `h2` crate ([`super::connection`]), in place of `tonic::transport::Server` and, since
-//! wt-grpc2, of hyper's HTTP/2 server (see docs/grpc-performance.md):
+//! The gRPC listener: accepts connections and serves each with our own HTTP/2 server
+//! ([`tensorserve_http2`], see docs/http2.md) through [`super::connection`], in place of
+//! `tonic::transport::Server` and, since session 7, of the `h2` crate:
 //!
-//! * streams run inline in their connection's task first: a call that finishes in one poll
-//!   never gets a task ([`super::inline_executor`]);
-//! * Predict goes to [`super::fast_predict`] and is written to its stream directly; every other
-//!   method, and every other path, goes to tonic's generated services ([`Dispatch`]).
+//! * calls run inline in their connection's task first: a call that finishes in one poll
+//!   never gets a task;
+//! * Predict goes to [`super::fast_predict`] and is written as headers, one DATA frame and
+//!   trailers; every other method, and every other path, goes to tonic's generated services
+//!   ([`Dispatch`]).
 //!
 //! Everything `tonic::transport::Server` did for us is kept (except a `date` header on every
 //! answer, which gRPC does not use): HTTP/2 only, keep-alive pings (every 60 s of silence, 20 s

@@ -1,34 +1,44 @@
-//! One gRPC call on one HTTP/2 stream: Predict through [`fast_predict`], written to the stream
-//! directly (headers, one DATA frame, trailers); every other path through tonic's generated
-//! services, whose response body is pumped to the stream by [`send_body`].
+//! Where each gRPC call goes ([`Dispatch`], the listener's [`tensorserve_http2::Service`]):
+//! Predict to [`fast_predict`] with its body read whole and its answer written as headers, one
+//! DATA frame and trailers; every other path to tonic's generated services, whose response
+//! body the connection pulls frame by frame.
 //!
-//! Around both: the `grpc-timeout` deadline ([`Deadline`]) on producing the answer, and the
-//! peer's RST_STREAM, which drops the call's future (a cancelled call stops its work) as hyper's
-//! server did.
+//! Around both: the `grpc-timeout` deadline ([`Deadline`]) on producing the answer. The peer's
+//! RST_STREAM drops the call's future (a cancelled call stops its work), as hyper's server did:
+//! the connection owns each call and aborts it with its stream.
 //!
-//! The call's future is pinned once, in place, and the deadline and reset are polled beside it
-//! ([`run_call`]) instead of in futures that wrap it: each wrapping async layer would hold its
-//! own copy of the call's state, and the stream's future is moved into a box before its first
-//! poll ([`super::inline_executor`]), so its size is copied on every call.
+//! Bodies: unary methods get theirs whole (so a fast model's call finishes at its first poll,
+//! inline in the connection's task); server reflection is bidirectional streaming, and its
+//! client waits for each answer before the next request, so it reads its body as it arrives.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
-use axum::http::{HeaderValue, Request, Response, header};
-use bytes::Bytes;
-use h2::server::SendResponse;
-use h2::{Reason, RecvStream};
-use hyper::body::Body;
+use http_body_util::Full;
+use tensorserve_http2::{Delivery, Fields, Refusal, RequestBody, RequestHead, Response};
+use tensorserve_proto::MAX_MESSAGE_BYTES;
 use tower::Service;
 
-use super::deadline::{Deadline, grpc_timeout};
+use super::deadline::{Deadline, parse_grpc_timeout};
 use super::fast_predict::{self, Answer, PREDICT_PATH};
-use super::h2_body::{RecvBody, send_body};
 use crate::state::AppState;
 
-/// Where each stream goes: Predict to the fast path over `state`, the rest to tonic's routes.
+/// A call in progress, as the connection holds it.
+pub type Call = Pin<Box<dyn Future<Output = Response<tonic::body::Body>> + Send>>;
+
+/// The largest request body read whole: one message of the largest size and its prefix
+/// (a unary call carries one message; tonic refuses larger ones the same way).
+const MAX_WHOLE_BODY: usize = MAX_MESSAGE_BYTES + 5;
+
+/// Paths whose calls stream their request bodies.
+const STREAMING_PREFIX: &[u8] = b"/grpc.reflection.";
+
+const GRPC_HEADERS: &[(&str, &str)] = &[("content-type", "application/grpc")];
+const GRPC_OK: &[(&str, &str)] = &[("grpc-status", "0")];
+
+/// Where each call goes: Predict to the fast path over `state`, the rest to tonic's routes.
 #[derive(Clone)]
 pub struct Dispatch {
     state: AppState,
@@ -40,106 +50,132 @@ impl Dispatch {
     pub fn new(state: AppState, routes: tonic::service::Routes) -> Dispatch {
         Dispatch { state, routes }
     }
+}
 
-    /// Serves the call that arrived as `request`, answering on `respond`.
-    pub async fn serve(self, request: Request<RecvStream>, mut respond: SendResponse<Bytes>) {
-        let timeout = grpc_timeout(request.headers());
-        let request = request.map(RecvBody::new);
-        if request.uri().path() == PREDICT_PATH {
-            let call = pin!(fast_predict::answer(self.state, request));
-            let answer = match run_call(&mut respond, call, timeout).await {
-                Some(Ok(answer)) => answer,
-                Some(Err(status)) => Answer::Refused(status),
-                None => return,
-            };
-            if let Err(e) = send_answer(answer, &mut respond) {
-                tracing::debug!("gRPC answer not sent: {e}");
-            }
-        } else {
-            let mut routes = self.routes;
-            let call = pin!(routes.call(request));
-            let response = match run_call(&mut respond, call, timeout).await {
-                Some(Ok(Ok(response))) => response,
-                Some(Ok(Err(never))) => match never {},
-                Some(Err(status)) => status.into_http(),
-                None => return,
-            };
-            send_response(response, &mut respond).await;
+impl tensorserve_http2::Service for Dispatch {
+    type Body = tonic::body::Body;
+    type Call = Call;
+
+    fn delivery(&self, head: &RequestHead) -> Delivery {
+        if head.path().starts_with(STREAMING_PREFIX) {
+            return Delivery::Streaming;
         }
+        // A body still arriving at the deadline is refused with DEADLINE_EXCEEDED, as a call
+        // still running then would be.
+        let deadline = head
+            .get("grpc-timeout")
+            .and_then(parse_grpc_timeout)
+            .map(Deadline::fire_after);
+        Delivery::Whole {
+            limit: MAX_WHOLE_BODY,
+            deadline,
+        }
+    }
+
+    fn call(&self, head: RequestHead, body: RequestBody) -> Call {
+        let timeout = head.get("grpc-timeout").and_then(parse_grpc_timeout);
+        if head.path() == PREDICT_PATH.as_bytes()
+            && let RequestBody::Whole(body) = body
+        {
+            let state = self.state.clone();
+            return Box::pin(async move {
+                let encoding = head.get("grpc-encoding");
+                let call = fast_predict::answer_whole(state, encoding, body);
+                match within_deadline(call, timeout).await {
+                    Ok(answer) => answer_response(answer),
+                    Err(status) => trailers_only(status),
+                }
+            });
+        }
+        let mut routes = self.routes.clone();
+        Box::pin(async move {
+            let body = match body {
+                RequestBody::Whole(bytes) => tonic::body::Body::new(Full::new(bytes)),
+                RequestBody::Streaming(body) => tonic::body::Body::new(body),
+            };
+            let request = match head.into_request(body) {
+                Ok(request) => request,
+                Err(e) => {
+                    tracing::debug!("gRPC request refused: {e}");
+                    return trailers_only(tonic::Status::internal(format!(
+                        "malformed request: {e}"
+                    )));
+                }
+            };
+            match within_deadline(routes.call(request), timeout).await {
+                Ok(Ok(response)) => Response::Streaming(response),
+                Ok(Err(never)) => match never {},
+                Err(status) => trailers_only(status),
+            }
+        })
+    }
+
+    fn refuse(&self, head: &RequestHead, why: Refusal) -> Response<tonic::body::Body> {
+        trailers_only(match why {
+            Refusal::TooLarge => tonic::Status::out_of_range(format!(
+                "Error, decoded message length too large: the request body is over {MAX_WHOLE_BODY} bytes"
+            )),
+            Refusal::Deadline => {
+                let timeout = head
+                    .get("grpc-timeout")
+                    .and_then(parse_grpc_timeout)
+                    .unwrap_or_default();
+                Deadline::exceeded(timeout)
+            }
+        })
     }
 }
 
-/// Runs `call` until it finishes, its deadline passes (`Some(Err)`: DEADLINE_EXCEEDED), or the
-/// peer resets the stream (`None`: the call's future is dropped unfinished, nothing is sent).
-fn run_call<'a, F: Future>(
-    respond: &'a mut SendResponse<Bytes>,
-    mut call: Pin<&'a mut F>,
+/// Runs `call` until it finishes or its deadline passes (`Err`: DEADLINE_EXCEEDED).
+///
+/// The call is pinned in place and the deadline polled beside it, instead of in a future
+/// wrapping it that would hold its own copy of the call's state.
+async fn within_deadline<F: Future>(
+    call: F,
     timeout: Option<Duration>,
-) -> impl Future<Output = Option<Result<F::Output, tonic::Status>>> + 'a {
+) -> Result<F::Output, tonic::Status> {
+    let mut call = pin!(call);
     let mut deadline = Deadline::start(timeout);
     poll_fn(move |cx| {
         if let Poll::Ready(output) = call.as_mut().poll(cx) {
-            return Poll::Ready(Some(Ok(output)));
+            return Poll::Ready(Ok(output));
         }
         if let Some(deadline) = &mut deadline
             && let Poll::Ready(status) = deadline.poll_expired(cx)
         {
-            return Poll::Ready(Some(Err(status)));
+            return Poll::Ready(Err(status));
         }
-        match respond.poll_reset(cx) {
-            Poll::Ready(reason) => {
-                tracing::debug!("gRPC stream reset by the client: {reason:?}");
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
-        }
+        Poll::Pending
     })
+    .await
 }
 
-/// Writes a Predict answer: the same frames as [`Answer::into_response`]'s body would give.
-fn send_answer(answer: Answer, respond: &mut SendResponse<Bytes>) -> Result<(), h2::Error> {
-    let status = match answer {
-        Answer::Refused(status) => {
-            respond.send_response(status.into_http(), true)?;
-            return Ok(());
-        }
-        Answer::Message(data) => {
-            let mut tx = respond.send_response(answer_head(), false)?;
-            tx.send_data(data, false)?;
-            return tx.send_trailers(Answer::trailers(None));
-        }
-        Answer::Failed(status) => status,
-    };
-    let mut tx = respond.send_response(answer_head(), false)?;
-    tx.send_trailers(Answer::trailers(Some(&status)))
-}
-
-fn answer_head() -> Response<()> {
-    let mut head = Response::new(());
-    *head.headers_mut() = fast_predict::answer_headers();
-    head
-}
-
-/// Writes one of tonic's responses: the head, then the body frame by frame.
-async fn send_response(response: Response<tonic::body::Body>, respond: &mut SendResponse<Bytes>) {
-    let (parts, body) = response.into_parts();
-    let mut head = Response::from_parts(parts, ());
-    let end = body.is_end_stream();
-    if !end && let Some(len) = body.size_hint().exact() {
-        // As hyper's server: a body of known length gets a content-length.
-        head.headers_mut()
-            .entry(header::CONTENT_LENGTH)
-            .or_insert_with(|| HeaderValue::from(len));
+/// A Predict answer as frames: the same as [`Answer::into_response`]'s.
+fn answer_response(answer: Answer) -> Response<tonic::body::Body> {
+    match answer {
+        Answer::Refused(status) => trailers_only(status),
+        Answer::Message(data) => Response::Complete {
+            status: 200,
+            headers: Fields::Static(GRPC_HEADERS),
+            data: Some(data),
+            trailers: Some(Fields::Static(GRPC_OK)),
+        },
+        Answer::Failed(status) => Response::Complete {
+            status: 200,
+            headers: Fields::Static(GRPC_HEADERS),
+            data: None,
+            trailers: Some(Fields::Map(Answer::trailers(Some(&status)))),
+        },
     }
-    let mut tx = match respond.send_response(head, end) {
-        Ok(tx) => tx,
-        Err(e) => {
-            tracing::debug!("gRPC response not sent: {e}");
-            respond.send_reset(Reason::INTERNAL_ERROR);
-            return;
-        }
-    };
-    if !end && let Err(e) = send_body(body, &mut tx).await {
-        tracing::debug!("gRPC response body not sent: {e}");
+}
+
+/// A status alone, as tonic sends it: one HEADERS frame ending the stream.
+fn trailers_only(status: tonic::Status) -> Response<tonic::body::Body> {
+    let (parts, _) = status.into_http::<tonic::body::Body>().into_parts();
+    Response::Complete {
+        status: parts.status.as_u16(),
+        headers: Fields::Map(parts.headers),
+        data: None,
+        trailers: None,
     }
 }
