@@ -75,6 +75,9 @@ const MAX_HEADER_BLOCK: usize = 64 * 1024;
 /// socket takes them (backpressure on a peer that does not read its answers).
 const OUT_HIGH_WATER: usize = 256 * 1024;
 
+/// The payload of the PING that ends the first step of a graceful shutdown.
+pub(super) const DRAIN_PING: [u8; 8] = *b"tsdrain!";
+
 /// How much is read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -127,6 +130,9 @@ struct Conn<IO, S: Service> {
     closing: Pin<Box<dyn Future<Output = ()> + Send>>,
     /// GOAWAY sent (graceful): no new streams; the connection ends when the last one does.
     going_away: bool,
+    /// Graceful shutdown asked for: the first GOAWAY (all streams) and a PING are out; the
+    /// final GOAWAY follows the PING's acknowledgement.
+    draining: bool,
     keep_alive: KeepAlive,
     /// A header block waiting for CONTINUATION frames.
     partial: Option<recv::PartialBlock>,
@@ -185,6 +191,7 @@ where
                 let _ = closing.wait_for(|c| *c).await;
             }),
             going_away: false,
+            draining: false,
             keep_alive,
             partial: None,
             self_dependent: None,
@@ -198,8 +205,8 @@ where
     /// Runs turns until the connection ends.
     fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         loop {
-            if !self.going_away && self.closing.as_mut().poll(cx).is_ready() {
-                self.go_away();
+            if !self.draining && !self.going_away && self.closing.as_mut().poll(cx).is_ready() {
+                self.start_draining();
             }
             if let Poll::Ready(()) = self.keep_alive.poll(cx, &mut self.out) {
                 // Announced with GOAWAY in case the peer is alive but slow.
@@ -260,10 +267,22 @@ where
         }
     }
 
-    /// Graceful shutdown: GOAWAY naming the last stream we took; streams in progress finish.
-    fn go_away(&mut self) {
-        self.going_away = true;
-        frame::put_goaway(&mut self.out, self.streams.last_id(), Reason::NO_ERROR, b"");
+    /// Graceful shutdown, first step (RFC 9113 §6.8): a GOAWAY that refuses nothing yet,
+    /// and a PING. Requests the client sent before it saw the GOAWAY arrive before the PING's
+    /// acknowledgement, so the final GOAWAY ([`Conn::go_away`]) sent then refuses none of them.
+    fn start_draining(&mut self) {
+        self.draining = true;
+        frame::put_goaway(&mut self.out, frame::MAX_WINDOW, Reason::NO_ERROR, b"");
+        frame::put_ping(&mut self.out, false, DRAIN_PING);
+    }
+
+    /// Graceful shutdown, final step: GOAWAY naming the last stream we took; streams in
+    /// progress finish, later ones are ignored (the client knows they were not processed).
+    pub(super) fn go_away(&mut self) {
+        if !self.going_away {
+            self.going_away = true;
+            frame::put_goaway(&mut self.out, self.streams.last_id(), Reason::NO_ERROR, b"");
+        }
     }
 
     /// Reads and handles frames until the socket has no more or output must drain first.

@@ -171,6 +171,15 @@ where
         };
         match std::mem::replace(&mut stream.recv, Recv::Closed) {
             Recv::Gathering {
+                expected: Some(n),
+                size,
+                ..
+            } if n != size => {
+                // A body that does not match its content-length is malformed.
+                self.reset(id, Reason::PROTOCOL_ERROR);
+                return;
+            }
+            Recv::Gathering {
                 head,
                 mut chunks,
                 size,
@@ -325,12 +334,21 @@ where
                 } else {
                     deadline.map(|d| Instant::now() + d)
                 };
+                let expected = match request.get("content-length").map(parse_length) {
+                    None => None,
+                    Some(Some(n)) => Some(n),
+                    Some(None) => {
+                        self.reset(id, Reason::PROTOCOL_ERROR);
+                        return Ok(());
+                    }
+                };
                 let recv = Recv::Gathering {
                     head: request,
                     chunks: Vec::new(),
                     size: 0,
                     limit,
                     deadline,
+                    expected,
                 };
                 self.streams.insert(id, recv);
                 if end_stream {
@@ -456,6 +474,9 @@ where
             return Err((Reason::FRAME_SIZE_ERROR, "PING of the wrong size"));
         };
         if head.has(flag::ACK) {
+            if opaque == super::DRAIN_PING {
+                self.go_away();
+            }
             self.keep_alive.pong(opaque);
         } else {
             frame::put_ping(&mut self.out, true, opaque);
@@ -538,4 +559,12 @@ where
         frame::put_reset(&mut self.out, id, reason);
         self.streams.remove_reset(id);
     }
+}
+
+/// A `content-length` value: decimal digits only.
+fn parse_length(value: &[u8]) -> Option<usize> {
+    if value.is_empty() || value.len() > 15 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
 }

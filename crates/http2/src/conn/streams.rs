@@ -29,6 +29,8 @@ pub(crate) enum Recv {
         size: usize,
         limit: usize,
         deadline: Option<Instant>,
+        /// The request's `content-length`, which the body must match (RFC 9113 §8.1.1).
+        expected: Option<usize>,
     },
     /// Feeding a streaming body.
     Streaming(InboundRef),
