@@ -5,7 +5,7 @@
 //!
 //! After a connection's first request, a gRPC client's header block is mostly one-byte indexed
 //! fields. Those reach the callback as slices of the static table or of the dynamic table's
-//! arena ([`table`]): no copy, no allocation. Raw literals are slices of the block itself;
+//! arena (`table.rs`): no copy, no allocation. Raw literals are slices of the block itself;
 //! Huffman ones are decoded into a scratch buffer the decoder reuses (a decoded string is at
 //! most 8/5 of its encoded length, so the scratch is bounded by the block, which the caller
 //! bounds). Inserting into the dynamic table copies name and value once into the arena.
@@ -21,7 +21,7 @@
 //! `content-type`, `grpc-status`, `grpc-message`) at a CPU cost per byte on every response,
 //! and after the first response these fields are one-byte indexes anyway. Short values go into
 //! the dynamic table so that they are; long ones (≥ 65 bytes, e.g. error messages) are sent
-//! without indexing so they do not evict the repeated ones. See [`encoder`].
+//! without indexing so they do not evict the repeated ones. See `encoder.rs`.
 
 mod decoder;
 mod encoder;
