@@ -180,20 +180,9 @@ where
                 return;
             }
             Recv::Gathering {
-                head,
-                mut chunks,
-                size,
-                ..
+                head, chunks, size, ..
             } => {
-                let body = match chunks.len() {
-                    0 => Bytes::new(),
-                    1 => chunks.pop().expect("one chunk"),
-                    _ => {
-                        let mut all = BytesMut::with_capacity(size);
-                        chunks.iter().for_each(|c| all.extend_from_slice(c));
-                        all.freeze()
-                    }
-                };
+                let body = chunks.into_bytes(size);
                 self.start_call(id, head, RequestBody::Whole(body));
             }
             Recv::Streaming(inbound) => Inbound::end(&inbound),
@@ -344,7 +333,7 @@ where
                 };
                 let recv = Recv::Gathering {
                     head: request,
-                    chunks: Vec::new(),
+                    chunks: Default::default(),
                     size: 0,
                     limit,
                     deadline,

@@ -21,11 +21,14 @@ use crate::service::Fields;
 const RECENTLY_RESET: usize = 64;
 
 /// The client's half of a stream.
+// Streams live in one reused vector, so the large variant costs no allocation, where a box
+// would cost one per request.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Recv {
     /// Gathering a whole body for a call not started yet.
     Gathering {
         head: RequestHead,
-        chunks: Vec<Bytes>,
+        chunks: Gathered,
         size: usize,
         limit: usize,
         deadline: Option<Instant>,
@@ -36,6 +39,35 @@ pub(crate) enum Recv {
     Streaming(InboundRef),
     /// Ended (END_STREAM), or no longer read.
     Closed,
+}
+
+/// A body's chunks as they arrive. Most unary bodies come in one DATA frame, kept as it is
+/// (a slice of the read buffer, no copy and no vector); more are joined at the end.
+#[derive(Default)]
+pub(crate) struct Gathered {
+    first: Bytes,
+    rest: Vec<Bytes>,
+}
+
+impl Gathered {
+    pub fn push(&mut self, chunk: Bytes) {
+        if self.first.is_empty() {
+            self.first = chunk;
+        } else {
+            self.rest.push(chunk);
+        }
+    }
+
+    /// The whole body (`size` bytes).
+    pub fn into_bytes(self, size: usize) -> Bytes {
+        if self.rest.is_empty() {
+            return self.first;
+        }
+        let mut all = bytes::BytesMut::with_capacity(size);
+        all.extend_from_slice(&self.first);
+        self.rest.iter().for_each(|c| all.extend_from_slice(c));
+        all.freeze()
+    }
 }
 
 /// What follows a stream's queued data.
