@@ -4,6 +4,8 @@
 
 pub mod cases;
 pub mod grpc;
+pub mod h2grpc;
+pub mod h2raw;
 pub mod http;
 
 use std::net::SocketAddr;
