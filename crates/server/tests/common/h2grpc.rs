@@ -75,6 +75,48 @@ impl Answer {
             .or_else(|| field(&self.headers, "grpc-status"))
     }
 
+    /// Adds one of this stream's events: HEADERS, DATA or RST_STREAM.
+    pub fn absorb(&mut self, event: Event) {
+        assert!(
+            !self.ended,
+            "a frame after the end of the stream: {event:?}"
+        );
+        match event {
+            Event::Headers {
+                fields, end_stream, ..
+            } => {
+                if self.headers.is_empty() {
+                    self.headers = fields;
+                } else {
+                    assert!(end_stream, "trailers without END_STREAM");
+                    self.trailers = Some(fields);
+                }
+                self.ended = end_stream;
+            }
+            Event::Data {
+                data,
+                flow_len,
+                end_stream,
+                ..
+            } => {
+                assert!(!self.headers.is_empty(), "DATA before HEADERS");
+                self.data.extend_from_slice(&data);
+                self.data_frames.push(flow_len);
+                self.ended = end_stream;
+            }
+            Event::Frame(f) => {
+                assert_eq!(f.ty, RST_STREAM, "not a stream event: {f:?}");
+                self.reset = Some(f.u32_at(0));
+                self.ended = true;
+            }
+        }
+    }
+
+    /// Flow-controlled bytes received so far (padding included).
+    pub fn flow_bytes(&self) -> usize {
+        self.data_frames.iter().sum()
+    }
+
     /// Checks a successful Predict answer (status 200, gRPC content type, one message,
     /// `grpc-status: 0` in trailers that end the stream) and returns its `y` output.
     pub fn predict_output(&self) -> Vec<f32> {
@@ -107,14 +149,9 @@ pub async fn read_answers(conn: &mut Conn, streams: &[u32]) -> HashMap<u32, Answ
         streams.iter().map(|&s| (s, Answer::default())).collect();
     while answers.values().any(|a| !a.ended) {
         let event = conn.next().await;
-        let (stream, end) = match &event {
-            Ok(Event::Headers {
-                stream, end_stream, ..
-            })
-            | Ok(Event::Data {
-                stream, end_stream, ..
-            }) => (*stream, *end_stream),
-            Ok(Event::Frame(f)) if f.ty == RST_STREAM => (f.stream, true),
+        let stream = match &event {
+            Ok(Event::Headers { stream, .. }) | Ok(Event::Data { stream, .. }) => *stream,
+            Ok(Event::Frame(f)) if f.ty == RST_STREAM => f.stream,
             Ok(Event::Frame(f)) if f.ty == GOAWAY => {
                 panic!("{} while waiting for {streams:?}", goaway_text(f))
             }
@@ -125,27 +162,7 @@ pub async fn read_answers(conn: &mut Conn, streams: &[u32]) -> HashMap<u32, Answ
         let Some(answer) = answers.get_mut(&stream) else {
             continue;
         };
-        assert!(
-            !answer.ended,
-            "a frame after the end of stream {stream}: {event:?}"
-        );
-        match event.unwrap() {
-            Event::Headers { fields, .. } if answer.headers.is_empty() => answer.headers = fields,
-            Event::Headers { fields, .. } => {
-                assert!(end, "trailers without END_STREAM");
-                answer.trailers = Some(fields);
-            }
-            Event::Data { data, flow_len, .. } => {
-                assert!(
-                    !answer.headers.is_empty(),
-                    "DATA before HEADERS on {stream}"
-                );
-                answer.data.extend_from_slice(&data);
-                answer.data_frames.push(flow_len);
-            }
-            Event::Frame(f) => answer.reset = Some(f.u32_at(0)),
-        }
-        answer.ended = end;
+        answer.absorb(event.unwrap());
     }
     answers
 }

@@ -117,6 +117,8 @@ pub struct Conn {
     pub server_settings: Vec<(u16, u32)>,
     /// How many of our SETTINGS frames the server has acknowledged.
     pub settings_acks: usize,
+    /// The sum of the server's WINDOW_UPDATE increments on stream 0.
+    pub conn_granted: u64,
     next_ping: u64,
 }
 
@@ -192,6 +194,7 @@ impl Conn {
             max_frame: 16_384,
             server_settings: Vec::new(),
             settings_acks: 0,
+            conn_granted: 0,
             next_ping: 1,
         }
     }
@@ -351,6 +354,7 @@ impl Conn {
                 let inc = (frame.u32_at(0) & 0x7fff_ffff) as i64;
                 if frame.stream == 0 {
                     self.conn_window += inc;
+                    self.conn_granted += inc as u64;
                 } else {
                     let initial = self.initial_window;
                     *self.stream_windows.entry(frame.stream).or_insert(initial) += inc;
