@@ -41,6 +41,16 @@ async fn nothing_more(conn: &mut Conn, answer: &mut Answer) {
     assert!(!answer.ended, "trailers before the whole answer");
 }
 
+/// Reads stream 1's events into `answer` until it ends.
+async fn read_rest(conn: &mut Conn, answer: &mut Answer) {
+    while !answer.ended {
+        let event = conn.next().await.expect("the rest of the answer");
+        if let Event::Headers { stream: 1, .. } | Event::Data { stream: 1, .. } = event {
+            answer.absorb(event);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answer_data_waits_for_our_stream_window() {
     let server = server().await;
@@ -55,14 +65,7 @@ async fn answer_data_waits_for_our_stream_window() {
     nothing_more(&mut conn, &mut answer).await;
     conn.send(WINDOW_UPDATE, 0, 1, &100_000u32.to_be_bytes())
         .await;
-    while !answer.ended {
-        match conn.next().await.expect("the rest of the answer") {
-            event @ (Event::Headers { stream: 1, .. } | Event::Data { stream: 1, .. }) => {
-                answer.absorb(event)
-            }
-            _ => {}
-        }
-    }
+    read_rest(&mut conn, &mut answer).await;
     assert_eq!(answer.predict_output(), expected(&XS));
 }
 
@@ -82,14 +85,7 @@ async fn raising_initial_window_size_resumes_a_blocked_answer() {
         &settings_payload(&[(INITIAL_WINDOW_SIZE, 1 << 20)]),
     )
     .await;
-    while !answer.ended {
-        match conn.next().await.expect("the answer") {
-            event @ (Event::Headers { stream: 1, .. } | Event::Data { stream: 1, .. }) => {
-                answer.absorb(event)
-            }
-            _ => {}
-        }
-    }
+    read_rest(&mut conn, &mut answer).await;
     assert_eq!(answer.predict_output(), expected(&XS));
 }
 
@@ -155,4 +151,44 @@ async fn a_3_mb_request_gets_window_from_the_server() {
         "the body went through on {} bytes of connection window",
         conn.conn_granted + 65_535
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_beyond_the_advertised_window_is_a_flow_control_error() {
+    let server = server().await;
+    // A call whose handler stops reading: server reflection answers each request on a
+    // bounded channel, and with a 0 window for our side its answers cannot leave, so after a
+    // few requests it stops taking more, and what we send stays in the server's window.
+    let mut conn = Conn::open(server.addr, &[(INITIAL_WINDOW_SIZE, 0)]).await;
+    let fields = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (
+            ":path",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        ),
+        (":authority", "localhost"),
+        ("content-type", "application/grpc"),
+        ("te", "trailers"),
+    ];
+    conn.send_headers(1, &fields, false).await;
+    // The stream's window comes from the server's SETTINGS, which precede everything else;
+    // going past it is a violation whatever the connection window is by then.
+    let limit = conn.stream_window(1);
+    // ServerReflectionRequest { list_services: "" }, gRPC-framed: 7 bytes; whole ones per frame.
+    let frame: Vec<u8> = [0, 0, 0, 0, 2, 0x3a, 0].repeat(16_384 / 7);
+    // Past the window by more than the few frames the handler may have taken.
+    let mut sent = 0;
+    while sent <= limit as usize + 256 * 1024 {
+        if conn
+            .try_write(&frame_bytes(DATA, 0, 1, &frame))
+            .await
+            .is_err()
+        {
+            break; // Closed by the server: the error is read below.
+        }
+        sent += frame.len();
+    }
+    conn.expect_stream_or_connection_error(1, FLOW_CONTROL_ERROR)
+        .await;
 }
