@@ -184,3 +184,40 @@ async fn unknown_frame_types_and_settings_are_ignored() {
         .await;
     assert_eq!(predict_on(&mut conn, 3, &XS).await, expected(&XS));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_streams_are_all_answered() {
+    let server = server().await;
+    let mut conn = Conn::open_roomy(server.addr).await;
+    let streams: Vec<u32> = (0..100).map(|i| 2 * i + 1).collect();
+    // Every request is sent before any answer is read.
+    for &stream in &streams {
+        conn.send_headers(stream, &predict_fields(), false).await;
+        conn.send_data(stream, &predict_body(&[stream as f32]), true)
+            .await;
+    }
+    let mut answers = read_answers(&mut conn, &streams).await;
+    for stream in streams {
+        let output = answers.remove(&stream).unwrap().predict_output();
+        assert_eq!(output, expected(&[stream as f32]), "stream {stream}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_trailers_and_a_matching_content_length_are_accepted() {
+    let server = server().await;
+    let mut conn = Conn::open_roomy(server.addr).await;
+    let body = predict_body(&XS);
+    let length = body.len().to_string();
+    let mut fields = predict_fields();
+    fields.push(("content-length", &length));
+    conn.send_headers(1, &fields, false).await;
+    conn.send_data(1, &body, false).await;
+    // A trailer section ends the request (RFC 9113 §8.1).
+    conn.send_headers(1, &[("x-request-trailer", "1")], true)
+        .await;
+    assert_eq!(
+        read_answer(&mut conn, 1).await.predict_output(),
+        expected(&XS)
+    );
+}
