@@ -112,3 +112,50 @@ async fn header_table_size_0_is_honoured_by_the_server_encoder() {
     assert_ne!(answer.grpc_status(), Some("0"), "{answer:?}");
     assert_eq!(predict_on(&mut conn, 9, &[2.0]).await, expected(&[2.0]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_in_flight_at_shutdown_is_still_answered() {
+    let server = server().await;
+    let mut conn = Conn::open_roomy(server.addr).await;
+    let body = predict_body(&[1.0, 2.0, 5.0]);
+    conn.send_headers(1, &predict_fields(), false).await;
+    conn.send(DATA, 0, 1, &body[..4]).await;
+    conn.ping_roundtrip().await;
+    server.server.shutdown();
+    // A GOAWAY NO_ERROR whose last stream id covers the call (§6.8)...
+    let goaway = conn.read_goaway().await;
+    assert_eq!(goaway.u32_at(4), NO_ERROR, "{}", goaway_text(&goaway));
+    assert!(
+        goaway.u32_at(0) & 0x7fff_ffff >= 1,
+        "{}",
+        goaway_text(&goaway)
+    );
+    // ...then the rest of the request is read and answered, and only then the close.
+    conn.send(DATA, END_STREAM, 1, &body[4..]).await;
+    let answer = read_answers_through_goaway(&mut conn, 1).await;
+    assert_eq!(answer.predict_output(), vec![2.5, 3.0, 4.5]);
+    conn.expect_closed().await;
+}
+
+/// Reads stream `stream`'s answer, skipping further GOAWAYs (which must be NO_ERROR).
+async fn read_answers_through_goaway(conn: &mut Conn, stream: u32) -> Answer {
+    let mut answer = Answer::default();
+    while !answer.ended {
+        match conn.next().await.expect("the in-flight call's answer") {
+            Event::Frame(f) if f.ty == GOAWAY => {
+                assert_eq!(f.u32_at(4), NO_ERROR, "{}", goaway_text(&f));
+                assert!(f.u32_at(0) & 0x7fff_ffff >= stream, "{}", goaway_text(&f));
+            }
+            Event::Frame(f) if f.ty == RST_STREAM && f.stream == stream => {
+                answer.absorb(Event::Frame(f))
+            }
+            event @ (Event::Headers { stream: s, .. } | Event::Data { stream: s, .. })
+                if s == stream =>
+            {
+                answer.absorb(event)
+            }
+            _ => {}
+        }
+    }
+    answer
+}
