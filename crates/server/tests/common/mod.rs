@@ -4,6 +4,9 @@
 
 pub mod cases;
 pub mod grpc;
+pub mod h2expect;
+pub mod h2grpc;
+pub mod h2raw;
 pub mod http;
 
 use std::net::SocketAddr;

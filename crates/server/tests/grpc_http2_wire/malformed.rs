@@ -1,0 +1,89 @@
+//! Malformed requests (RFC 9113 §8.1.1, §8.2, §8.3.1): each is a stream error of type
+//! PROTOCOL_ERROR, which the server may precede with an HTTP error response; it must never be
+//! served as a call, and the connection must keep serving the next stream.
+
+use crate::common::h2grpc::*;
+use crate::common::h2raw::*;
+use crate::server;
+
+/// Predict's fields with `edit` applied.
+fn fields_with(
+    edit: impl FnOnce(&mut Vec<(&'static str, &'static str)>),
+) -> Vec<(&'static str, &'static str)> {
+    let mut fields = predict_fields();
+    edit(&mut fields);
+    fields
+}
+
+/// Sends a Predict with `fields` on stream 1, checks it is refused, then that stream 3 works.
+async fn refused(fields: Vec<(&str, &str)>) {
+    let server = server().await;
+    let mut conn = Conn::open_roomy(server.addr).await;
+    conn.send_headers(1, &fields, false).await;
+    conn.send(DATA, END_STREAM, 1, &predict_body(&[1.0])).await;
+    check_refused(conn).await;
+}
+
+/// Reads stream 1's answer, which must be a refusal, then checks stream 3 is served.
+async fn check_refused(mut conn: Conn) {
+    let answer = read_answer(&mut conn, 1).await;
+    let refused = match (answer.reset, answer.status()) {
+        (Some(code), _) => code == PROTOCOL_ERROR,
+        (None, Some(status)) => status.starts_with('4') || answer.grpc_status() != Some("0"),
+        (None, None) => false,
+    };
+    assert!(refused, "a malformed request was not refused: {answer:?}");
+    assert_eq!(predict_on(&mut conn, 3, &[1.0]).await, expected(&[1.0]));
+}
+
+macro_rules! malformed {
+    ($($(#[$attr:meta])* $name:ident: $edit:expr;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])*
+        async fn $name() {
+            refused(fields_with($edit)).await;
+        }
+    )*};
+}
+
+malformed! {
+    #[ignore = "h2 0.4 closes the connection (GOAWAY PROTOCOL_ERROR); RFC 9113 §8.1.1 makes a malformed request a stream error, and the connection must keep serving"]
+    uppercase_header_name: |f| f.push(("X-Upper", "1"));
+    connection_specific_header: |f| f.push(("connection", "keep-alive"));
+    keep_alive_header: |f| f.push(("keep-alive", "timeout=5"));
+    te_other_than_trailers: |f| f[5].1 = "gzip";
+    missing_path: |f| f.retain(|(n, _)| *n != ":path");
+    missing_method: |f| f.retain(|(n, _)| *n != ":method");
+    missing_scheme: |f| f.retain(|(n, _)| *n != ":scheme");
+    empty_path: |f| f[2].1 = "";
+    duplicate_path: |f| f.insert(3, (":path", "/x"));
+    #[ignore = "h2 0.4 closes the connection (GOAWAY PROTOCOL_ERROR); RFC 9113 §8.1.1 makes a malformed request a stream error, and the connection must keep serving"]
+    unknown_pseudo_header: |f| f.insert(0, (":foo", "bar"));
+    response_pseudo_header_in_a_request: |f| f.insert(0, (":status", "200"));
+    pseudo_header_after_a_regular_one: |f| f.push((":authority", "late"));
+    content_length_not_matching_the_body: |f| f.push(("content-length", "1"));
+}
+
+/// A valid Predict on stream 1 whose body is followed by a HEADERS frame of `trailers`.
+async fn refused_trailers(trailers: &[(&str, &str)], end_stream: bool) {
+    let server = server().await;
+    let mut conn = Conn::open_roomy(server.addr).await;
+    conn.send_headers(1, &predict_fields(), false).await;
+    conn.send(DATA, 0, 1, &predict_body(&[1.0])).await;
+    conn.send_headers(1, trailers, end_stream).await;
+    if !end_stream {
+        conn.send(DATA, END_STREAM, 1, &[]).await;
+    }
+    check_refused(conn).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "h2 0.4 drops pseudo-header fields from trailers and serves the call; RFC 9113 §8.1 makes the request malformed (stream error PROTOCOL_ERROR)"]
+async fn pseudo_header_in_trailers() {
+    refused_trailers(&[(":path", "/x")], true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trailers_without_end_stream() {
+    refused_trailers(&[("x-trailer", "1")], false).await;
+}
