@@ -123,6 +123,7 @@ pub struct HeadBuilder {
     list_size: usize,
     max_list_size: usize,
     error: Option<Malformed>,
+    pseudo_seen: bool,
 }
 
 impl HeadBuilder {
@@ -138,6 +139,7 @@ impl HeadBuilder {
             list_size: 0,
             max_list_size,
             error: None,
+            pseudo_seen: false,
         }
     }
 
@@ -156,6 +158,7 @@ impl HeadBuilder {
             return;
         }
         if let Some(pseudo) = name.strip_prefix(b":") {
+            self.pseudo_seen = true;
             if !self.fields.is_empty() {
                 return self.fail(Malformed::BadPseudo);
             }
@@ -201,6 +204,11 @@ impl HeadBuilder {
             mid,
             end: self.bytes.len() as u32,
         }
+    }
+
+    /// Whether the block is valid as a request's trailers: well-formed regular fields only.
+    pub fn valid_trailers(&self) -> bool {
+        self.error.is_none() && !self.pseudo_seen
     }
 
     /// The request head, or why the block is not one.

@@ -166,10 +166,6 @@ where
                 (setting::MAX_HEADER_LIST_SIZE, config.max_header_list_size),
             ],
         );
-        let default_window = 65_535;
-        if config.window > default_window {
-            frame::put_window_update(&mut out, 0, config.window - default_window);
-        }
         let keep_alive = KeepAlive::new(config.keep_alive_interval, config.keep_alive_timeout);
         Conn {
             io,

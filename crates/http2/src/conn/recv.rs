@@ -5,7 +5,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::streams::Recv;
+use super::streams::{Ended, Recv};
 use super::{Conn, ConnResult, MAX_FRAME, MAX_HEADER_BLOCK};
 use crate::body::Inbound;
 use crate::frame::{self, Head, Reason, flag, kind, setting};
@@ -37,6 +37,12 @@ where
             }
             self.read.advance(n);
             self.preface_read = true;
+            // The connection's window beyond the protocol's 64 kB, once we know the peer
+            // speaks HTTP/2.
+            let default_window = 65_535;
+            if self.config.window > default_window {
+                frame::put_window_update(&mut self.out, 0, self.config.window - default_window);
+            }
         }
         while self.read.len() >= frame::HEADER_LEN {
             let head = Head::parse(&self.read);
@@ -110,7 +116,7 @@ where
             if self.streams.is_idle(head.stream) {
                 return Err((Reason::PROTOCOL_ERROR, "DATA on an idle stream"));
             }
-            if !self.streams.was_reset(head.stream) {
+            if self.streams.ended(head.stream) != Some(Ended::ResetByUs) {
                 self.reset(head.stream, Reason::STREAM_CLOSED);
             }
             return Ok(());
@@ -276,10 +282,11 @@ where
             .decode(block, &mut |name, value| builder.field(name, value))
             .map_err(|_| (Reason::COMPRESSION_ERROR, "invalid header block"))?;
         if let Some(stream) = self.streams.get(id) {
-            // Trailers: they must end the stream; their fields are not passed on.
+            // Trailers: they must end the stream and hold no pseudo-header; their fields are
+            // not passed on.
             if matches!(stream.recv, Recv::Closed) {
                 self.reset(id, Reason::STREAM_CLOSED);
-            } else if end_stream {
+            } else if end_stream && builder.valid_trailers() {
                 self.end_of_request(id);
             } else {
                 self.reset(id, Reason::PROTOCOL_ERROR);
@@ -290,10 +297,14 @@ where
             return Err((Reason::PROTOCOL_ERROR, "even stream id from a client"));
         }
         if !self.streams.is_idle(id) {
-            if self.streams.was_reset(id) {
-                return Ok(());
-            }
-            return Err((Reason::STREAM_CLOSED, "HEADERS on a closed stream"));
+            return match self.streams.ended(id) {
+                Some(Ended::ResetByUs) => Ok(()),
+                Some(Ended::Closed) => Err((Reason::STREAM_CLOSED, "HEADERS on a closed stream")),
+                None => Err((
+                    Reason::PROTOCOL_ERROR,
+                    "stream id lower than one already used",
+                )),
+            };
         }
         self.streams.opened(id);
         if self.going_away {
@@ -390,7 +401,7 @@ where
         let reason = Reason(u32::from_be_bytes([
             payload[0], payload[1], payload[2], payload[3],
         ]));
-        if let Some(stream) = self.streams.remove(head.stream) {
+        if let Some(stream) = self.streams.remove_closed(head.stream) {
             tracing::debug!(
                 "HTTP/2 stream {} reset by the client: {reason:?}",
                 stream.id

@@ -16,9 +16,19 @@ use crate::frame::Reason;
 use crate::head::RequestHead;
 use crate::service::Fields;
 
-/// How many reset stream ids are remembered, so that frames the peer sent before it saw our
-/// RST_STREAM are ignored rather than treated as errors (RFC 9113 §5.1, "closed").
-const RECENTLY_RESET: usize = 64;
+/// How many closed streams are remembered: frames the peer sent before it saw our RST_STREAM
+/// are ignored, HEADERS on a stream that ended is STREAM_CLOSED, and on a stream id that was
+/// skipped (or forgotten) PROTOCOL_ERROR (RFC 9113 §5.1, §5.1.1).
+const RECENT: usize = 64;
+
+/// How a remembered stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// We reset it.
+    ResetByUs,
+    /// Both halves ended, or the peer reset it.
+    Closed,
+}
 
 /// The client's half of a stream.
 // Streams live in one reused vector, so the large variant costs no allocation, where a box
@@ -129,7 +139,7 @@ pub(crate) struct Streams<B> {
     list: Vec<Stream<B>>,
     /// The highest stream id the client has opened.
     last_id: u32,
-    recently_reset: VecDeque<u32>,
+    recent: VecDeque<(u32, Ended)>,
     /// SETTINGS_INITIAL_WINDOW_SIZE we announced: each new stream's receive window.
     pub local_window: u32,
     /// The peer's SETTINGS_INITIAL_WINDOW_SIZE: each new stream's send window.
@@ -149,7 +159,7 @@ impl<B> Streams<B> {
         Streams {
             list: Vec::new(),
             last_id: 0,
-            recently_reset: VecDeque::with_capacity(RECENTLY_RESET),
+            recent: VecDeque::with_capacity(RECENT),
             local_window,
             peer_window: 65_535,
             peer_max_frame: crate::frame::DEFAULT_MAX_FRAME_SIZE as usize,
@@ -180,9 +190,19 @@ impl<B> Streams<B> {
         id > self.last_id
     }
 
-    /// Whether we reset `id` recently.
-    pub fn was_reset(&self, id: u32) -> bool {
-        self.recently_reset.contains(&id)
+    /// How `id` ended, if it is one of the streams remembered.
+    pub fn ended(&self, id: u32) -> Option<Ended> {
+        self.recent
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|&(_, how)| how)
+    }
+
+    fn remember(&mut self, id: u32, how: Ended) {
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((id, how));
     }
 
     /// Records that the client opened `id` (whether or not we took it).
@@ -213,16 +233,20 @@ impl<B> Streams<B> {
     /// Removes a stream we reset, remembering its id.
     pub fn remove_reset(&mut self, id: u32) {
         self.remove(id);
-        if self.recently_reset.len() == RECENTLY_RESET {
-            self.recently_reset.pop_front();
-        }
-        self.recently_reset.push_back(id);
+        self.remember(id, Ended::ResetByUs);
+    }
+
+    /// Removes a stream that ended (both halves, or reset by the peer), remembering its id.
+    pub fn remove_closed(&mut self, id: u32) -> Option<Stream<B>> {
+        let stream = self.remove(id);
+        self.remember(id, Ended::Closed);
+        stream
     }
 
     /// Removes `id` if both halves are done.
     pub fn remove_if_finished(&mut self, id: u32) {
         if self.get(id).is_some_and(|s| s.finished()) {
-            self.remove(id);
+            self.remove_closed(id);
         }
     }
 
