@@ -44,6 +44,7 @@ pub const ENABLE_PUSH: u16 = 0x2;
 pub const MAX_CONCURRENT_STREAMS: u16 = 0x3;
 pub const INITIAL_WINDOW_SIZE: u16 = 0x4;
 pub const MAX_FRAME_SIZE: u16 = 0x5;
+pub const MAX_HEADER_LIST_SIZE: u16 = 0x6;
 
 // Error codes (RFC 9113 §7).
 pub const NO_ERROR: u32 = 0x0;

@@ -87,3 +87,40 @@ async fn pseudo_header_in_trailers() {
 async fn trailers_without_end_stream() {
     refused_trailers(&[("x-trailer", "1")], false).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_list_over_the_advertised_limit_is_refused() {
+    let server = server().await;
+    let mut conn = Conn::open_roomy(server.addr).await;
+    let limit = conn
+        .server_settings
+        .iter()
+        .rev()
+        .find(|(id, _)| *id == MAX_HEADER_LIST_SIZE)
+        .map(|&(_, value)| value as usize);
+    let Some(limit) = limit else {
+        return; // No limit advertised: nothing to check.
+    };
+    // One field past the limit, in HEADERS + CONTINUATIONs of at most 16 kB each.
+    let big = "v".repeat(limit + 100);
+    let mut fields = predict_fields();
+    fields.push(("x-big", &big));
+    let block = hpack_block(&fields);
+    let chunks: Vec<&[u8]> = block.chunks(16_000).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let ty = if i == 0 { HEADERS } else { CONTINUATION };
+        let flags = if i + 1 == chunks.len() {
+            END_HEADERS
+        } else {
+            0
+        };
+        conn.send(ty, flags, 1, chunk).await;
+    }
+    conn.send(DATA, END_STREAM, 1, &predict_body(&[1.0])).await;
+    // §10.5.1: the server may answer 431 or reset the stream; it must not serve the call, and
+    // its HPACK state stays in step, so the connection keeps serving.
+    let answer = read_answer(&mut conn, 1).await;
+    let refused = answer.reset.is_some() || answer.status().is_some_and(|s| s.starts_with('4'));
+    assert!(refused, "an oversize header list was served: {answer:?}");
+    assert_eq!(predict_on(&mut conn, 3, &[1.0]).await, expected(&[1.0]));
+}
