@@ -18,7 +18,13 @@ pub(crate) struct PartialBlock {
     stream: u32,
     end_stream: bool,
     block: Vec<u8>,
+    /// CONTINUATION frames so far: capped, since empty ones would not grow the block.
+    continuations: usize,
 }
+
+/// The most CONTINUATION frames one header block may take (a flood of empty ones costs CPU
+/// without growing the block past [`MAX_HEADER_BLOCK`]).
+const MAX_CONTINUATIONS: usize = 32;
 
 impl<IO, S> Conn<IO, S>
 where
@@ -243,6 +249,7 @@ where
                 stream: head.stream,
                 end_stream,
                 block: fragment.to_vec(),
+                continuations: 0,
             });
             Ok(())
         }
@@ -252,7 +259,10 @@ where
         let Some(partial) = &mut self.partial else {
             return Err((Reason::PROTOCOL_ERROR, "CONTINUATION without HEADERS"));
         };
-        if partial.block.len() + payload.len() > MAX_HEADER_BLOCK {
+        partial.continuations += 1;
+        if partial.block.len() + payload.len() > MAX_HEADER_BLOCK
+            || partial.continuations > MAX_CONTINUATIONS
+        {
             return Err((Reason::ENHANCE_YOUR_CALM, "header block too large"));
         }
         partial.block.extend_from_slice(payload);

@@ -132,7 +132,6 @@ async fn data_frame_over_max_frame_size_is_a_frame_size_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 answers GOAWAY PROTOCOL_ERROR to HPACK decoding errors; RFC 9113 §4.3 requires COMPRESSION_ERROR"]
 async fn hpack_index_0_is_a_compression_error() {
     let mut block = vec![0x80];
     block.extend(hpack_block(&predict_fields()));
@@ -144,7 +143,6 @@ async fn hpack_index_0_is_a_compression_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 answers GOAWAY PROTOCOL_ERROR to HPACK decoding errors; RFC 9113 §4.3 requires COMPRESSION_ERROR"]
 async fn hpack_index_beyond_the_table_is_a_compression_error() {
     // Index 70: the static table has 61 entries and the dynamic table is empty.
     let mut block = hpack_block(&predict_fields());
@@ -157,7 +155,6 @@ async fn hpack_index_beyond_the_table_is_a_compression_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 answers GOAWAY PROTOCOL_ERROR to HPACK decoding errors; RFC 9113 §4.3 requires COMPRESSION_ERROR"]
 async fn hpack_table_size_update_over_the_setting_is_a_compression_error() {
     // Our decoder's limit is the default SETTINGS_HEADER_TABLE_SIZE, 4096 (RFC 7541 §6.3).
     let mut block = Vec::new();
@@ -171,7 +168,6 @@ async fn hpack_table_size_update_over_the_setting_is_a_compression_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 answers GOAWAY PROTOCOL_ERROR to HPACK decoding errors; RFC 9113 §4.3 requires COMPRESSION_ERROR"]
 async fn hpack_table_size_update_after_a_field_is_a_compression_error() {
     // A size update must come first in a block (RFC 7541 §4.2).
     let mut block = hpack_block(&predict_fields());
@@ -208,14 +204,12 @@ async fn rst_stream_on_an_idle_stream_is_a_protocol_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 answers GOAWAY PROTOCOL_ERROR; RFC 9113 §6.4 requires FRAME_SIZE_ERROR"]
 async fn rst_stream_of_wrong_length_is_a_frame_size_error() {
     let frames = cat(&[open_stream(1), frame_bytes(RST_STREAM, 0, 1, &[0, 0, 8])]);
     expect_goaway_after(frames, FRAME_SIZE_ERROR).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 answers GOAWAY PROTOCOL_ERROR; RFC 9113 §6.9 requires FRAME_SIZE_ERROR"]
 async fn window_update_of_wrong_length_is_a_frame_size_error() {
     expect_goaway_after(
         frame_bytes(WINDOW_UPDATE, 0, 0, &[0, 0, 1]),
@@ -225,7 +219,6 @@ async fn window_update_of_wrong_length_is_a_frame_size_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 answers GOAWAY PROTOCOL_ERROR; RFC 9113 §6.3 requires a FRAME_SIZE_ERROR (stream error)"]
 async fn priority_of_wrong_length_is_a_frame_size_error() {
     let server = server().await;
     let mut conn = Conn::open_roomy(server.addr).await;

@@ -47,7 +47,6 @@ macro_rules! malformed {
 }
 
 malformed! {
-    #[ignore = "h2 0.4 closes the connection (GOAWAY PROTOCOL_ERROR); RFC 9113 §8.1.1 makes a malformed request a stream error, and the connection must keep serving"]
     uppercase_header_name: |f| f.push(("X-Upper", "1"));
     connection_specific_header: |f| f.push(("connection", "keep-alive"));
     keep_alive_header: |f| f.push(("keep-alive", "timeout=5"));
@@ -57,7 +56,6 @@ malformed! {
     missing_scheme: |f| f.retain(|(n, _)| *n != ":scheme");
     empty_path: |f| f[2].1 = "";
     duplicate_path: |f| f.insert(3, (":path", "/x"));
-    #[ignore = "h2 0.4 closes the connection (GOAWAY PROTOCOL_ERROR); RFC 9113 §8.1.1 makes a malformed request a stream error, and the connection must keep serving"]
     unknown_pseudo_header: |f| f.insert(0, (":foo", "bar"));
     response_pseudo_header_in_a_request: |f| f.insert(0, (":status", "200"));
     pseudo_header_after_a_regular_one: |f| f.push((":authority", "late"));
@@ -78,7 +76,6 @@ async fn refused_trailers(trailers: &[(&str, &str)], end_stream: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 drops pseudo-header fields from trailers and serves the call; RFC 9113 §8.1 makes the request malformed (stream error PROTOCOL_ERROR)"]
 async fn pseudo_header_in_trailers() {
     refused_trailers(&[(":path", "/x")], true).await;
 }

@@ -28,7 +28,6 @@ async fn still_serves(conn: &mut Conn, stream: u32) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 closes the connection (GOAWAY PROTOCOL_ERROR); RFC 9113 §6.9 makes it a stream error (RST_STREAM PROTOCOL_ERROR)"]
 async fn window_update_of_0_on_a_stream_resets_it() {
     let (_server, mut conn) = with_open_stream().await;
     conn.send(WINDOW_UPDATE, 0, 1, &0u32.to_be_bytes()).await;
@@ -82,7 +81,6 @@ async fn window_update_on_an_idle_stream_is_a_protocol_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "h2 0.4 answers DATA after END_STREAM with GOAWAY PROTOCOL_ERROR; RFC 9113 §5.1 requires STREAM_CLOSED (stream error while half-closed, connection error once closed)"]
 async fn data_after_end_stream_is_stream_closed() {
     let server = server().await;
     let mut conn = Conn::open_roomy(server.addr).await;
