@@ -11,6 +11,48 @@ pub struct Decoder {
     max_table_size: usize,
     /// Huffman-decoded names and values of the current field, reused from field to field.
     scratch: Vec<u8>,
+    /// Recently decoded Huffman strings, by their encoded bytes ([`Recent`]).
+    recent: Recent,
+}
+
+/// The last few Huffman strings decoded, with their decodings.
+///
+/// Clients send some fields as literals on every request rather than indexing them (nghttp2
+/// never indexes `:path`, and a gRPC client calls the same method over and over), so the same
+/// encoded bytes come back request after request. Comparing them with a remembered copy costs
+/// a few instructions a byte; decoding them again costs tens a symbol.
+#[derive(Debug, Default)]
+struct Recent {
+    /// (encoded, decoded) pairs; replaced round-robin.
+    entries: [(Vec<u8>, Vec<u8>); RECENT],
+    next: usize,
+}
+
+/// How many decoded strings [`Recent`] keeps.
+const RECENT: usize = 4;
+
+/// Longer strings are decoded every time: the cache stays small.
+const RECENT_MAX_LEN: usize = 128;
+
+impl Recent {
+    fn get(&self, encoded: &[u8]) -> Option<&[u8]> {
+        self.entries
+            .iter()
+            .find(|(e, _)| e.as_slice() == encoded && !e.is_empty())
+            .map(|(_, d)| d.as_slice())
+    }
+
+    fn put(&mut self, encoded: &[u8], decoded: &[u8]) {
+        if encoded.is_empty() || encoded.len() > RECENT_MAX_LEN {
+            return;
+        }
+        let (e, d) = &mut self.entries[self.next];
+        e.clear();
+        e.extend_from_slice(encoded);
+        d.clear();
+        d.extend_from_slice(decoded);
+        self.next = (self.next + 1) % RECENT;
+    }
 }
 
 /// Where a literal's string lies: raw in the block, or Huffman-decoded in the scratch buffer.
@@ -47,6 +89,7 @@ impl Decoder {
             table: DynamicTable::new(max_table_size),
             max_table_size,
             scratch: Vec::new(),
+            recent: Recent::default(),
         }
     }
 
@@ -160,8 +203,14 @@ impl Decoder {
         if first & 0x80 == 0 {
             return Ok(Str::Block(start, start + len));
         }
+        let encoded = &block[start..start + len];
         let from = self.scratch.len();
-        huffman::decode(&block[start..start + len], &mut self.scratch)?;
+        if let Some(decoded) = self.recent.get(encoded) {
+            self.scratch.extend_from_slice(decoded);
+        } else {
+            huffman::decode(encoded, &mut self.scratch)?;
+            self.recent.put(encoded, &self.scratch[from..]);
+        }
         Ok(Str::Scratch(from, self.scratch.len()))
     }
 

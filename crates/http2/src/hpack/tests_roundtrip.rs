@@ -164,6 +164,55 @@ fn huffman_round_trips_random_bytes() {
     }
 }
 
+/// Huffman literals repeated across blocks (served from the decoder's recent-strings cache)
+/// decode exactly as a fresh decoder decodes them, through hits, misses and replacements,
+/// and a corrupt string that looks like a cached one is still an error.
+#[test]
+fn repeated_huffman_literals_decode_as_fresh_ones() {
+    let mut rng = Rng(11);
+    // More distinct strings than the cache holds, some longer than it keeps.
+    let pool: Vec<Vec<u8>> = (0..7)
+        .map(|i| {
+            (0..5 + i * 30)
+                .map(|_| b'a' + (rng.next() % 26) as u8)
+                .collect()
+        })
+        .collect();
+    let mut long_lived = Decoder::new(4096);
+    for _ in 0..500 {
+        let mut block = Vec::new();
+        let mut want = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            let value = &pool[rng.below(pool.len())];
+            // Literal without indexing, name `:path` (static index 4), value Huffman-coded.
+            block.push(0x04);
+            let mut code = Vec::new();
+            huffman::encode(value, &mut code);
+            integer::encode(&mut block, 0x80, 7, code.len());
+            block.extend_from_slice(&code);
+            want.push((
+                ":path".to_string(),
+                String::from_utf8(value.clone()).unwrap(),
+            ));
+        }
+        let fresh = decode_all(&mut Decoder::new(4096), &block);
+        let cached = decode_all(&mut long_lived, &block);
+        assert_eq!(fresh, want);
+        assert_eq!(cached, want);
+    }
+    // The same bytes as a cached string except the padding: an error, not a cache hit.
+    let mut code = Vec::new();
+    huffman::encode(&pool[0], &mut code);
+    let last = code.len() - 1;
+    code[last] &= 0xfe;
+    let mut block = vec![0x04];
+    integer::encode(&mut block, 0x80, 7, code.len());
+    block.extend_from_slice(&code);
+    let fresh = Decoder::new(4096).decode(&block, &mut |_, _| {});
+    let cached = long_lived.decode(&block, &mut |_, _| {});
+    assert_eq!(cached, fresh);
+}
+
 /// Random blocks, and random mutations of valid ones, give fields or an error, never a panic.
 #[test]
 fn garbage_never_panics() {
