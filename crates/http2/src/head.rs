@@ -4,6 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use smallvec::SmallVec;
 
 /// Why a header block does not make a request (a stream error, PROTOCOL_ERROR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +38,11 @@ pub struct RequestHead {
     scheme: Span,
     authority: Option<Span>,
     path: Span,
-    fields: Vec<Span>,
+    fields: Fields,
 }
+
+/// A head's regular fields: a gRPC request has a handful, kept inline.
+type Fields = SmallVec<[Span; 8]>;
 
 impl RequestHead {
     /// `:method`.
@@ -113,29 +117,35 @@ impl RequestHead {
 }
 
 /// Builds a [`RequestHead`] from decoded fields, checking each as it comes.
-pub struct HeadBuilder {
-    bytes: BytesMut,
+///
+/// The fields are copied into `bytes`, the connection's buffer for heads: each head is split
+/// off it, and once the heads of finished calls are dropped the buffer's space is used again,
+/// so a connection allocates nothing per head in the steady state.
+pub struct HeadBuilder<'a> {
+    bytes: &'a mut BytesMut,
     method: Option<Span>,
     scheme: Option<Span>,
     authority: Option<Span>,
     path: Option<Span>,
-    fields: Vec<Span>,
+    fields: Fields,
     list_size: usize,
     max_list_size: usize,
     error: Option<Malformed>,
     pseudo_seen: bool,
 }
 
-impl HeadBuilder {
-    /// A builder refusing lists larger than `max_list_size` (RFC 9113 §6.5.2's accounting).
-    pub fn new(max_list_size: usize) -> HeadBuilder {
+impl<'a> HeadBuilder<'a> {
+    /// A builder refusing lists larger than `max_list_size` (RFC 9113 §6.5.2's accounting),
+    /// keeping the fields in `bytes`.
+    pub fn new(max_list_size: usize, bytes: &'a mut BytesMut) -> HeadBuilder<'a> {
+        bytes.clear();
         HeadBuilder {
-            bytes: BytesMut::new(),
+            bytes,
             method: None,
             scheme: None,
             authority: None,
             path: None,
-            fields: Vec::new(),
+            fields: Fields::new(),
             list_size: 0,
             max_list_size,
             error: None,
@@ -223,7 +233,7 @@ impl HeadBuilder {
             return Err(Malformed::Missing);
         }
         Ok(RequestHead {
-            bytes: self.bytes.freeze(),
+            bytes: self.bytes.split().freeze(),
             method,
             scheme,
             authority: self.authority,
@@ -243,7 +253,8 @@ mod tests {
     use super::*;
 
     fn build(fields: &[(&str, &str)]) -> Result<RequestHead, Malformed> {
-        let mut b = HeadBuilder::new(16 * 1024);
+        let mut buf = BytesMut::new();
+        let mut b = HeadBuilder::new(16 * 1024, &mut buf);
         for (n, v) in fields {
             b.field(n.as_bytes(), v.as_bytes());
         }
@@ -299,7 +310,8 @@ mod tests {
         late.swap(0, 5);
         assert_eq!(build(&late).unwrap_err(), Malformed::BadPseudo);
         let big = "x".repeat(20_000);
-        let mut b = HeadBuilder::new(16 * 1024);
+        let mut buf = BytesMut::new();
+        let mut b = HeadBuilder::new(16 * 1024, &mut buf);
         for (n, v) in GOOD {
             b.field(n.as_bytes(), v.as_bytes());
         }

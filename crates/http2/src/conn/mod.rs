@@ -142,6 +142,8 @@ struct Conn<IO, S: Service> {
     peer_going_away: bool,
     /// Wakes the task at the earliest deadline of a body being gathered.
     gather_timer: Option<Pin<Box<Sleep>>>,
+    /// Where request heads are decoded ([`crate::head::HeadBuilder`]).
+    head_buf: BytesMut,
     /// Scratch for encoding header blocks.
     block: Vec<u8>,
     /// Scratch for the ids of streams with something to send.
@@ -193,6 +195,7 @@ where
             self_dependent: None,
             peer_going_away: false,
             gather_timer: None,
+            head_buf: BytesMut::new(),
             block: Vec::with_capacity(256),
             sending: Vec::new(),
         }

@@ -22,6 +22,10 @@ pub(crate) struct PartialBlock {
     continuations: usize,
 }
 
+/// What the head buffer reserves before each header block: the usual gRPC request's fields
+/// several times over, so that growing it is rare.
+const HEAD_ROOM: usize = 1024;
+
 /// The most CONTINUATION frames one header block may take (a flood of empty ones costs CPU
 /// without growing the block past [`MAX_HEADER_BLOCK`]).
 const MAX_CONTINUATIONS: usize = 32;
@@ -287,7 +291,12 @@ where
         block: &[u8],
         self_dependent: bool,
     ) -> ConnResult {
-        let mut builder = HeadBuilder::new(self.config.max_header_list_size as usize);
+        // Room for the decoded fields (reclaimed once earlier heads are dropped).
+        self.head_buf.reserve(HEAD_ROOM);
+        let mut builder = HeadBuilder::new(
+            self.config.max_header_list_size as usize,
+            &mut self.head_buf,
+        );
         self.decoder
             .decode(block, &mut |name, value| builder.field(name, value))
             .map_err(|_| (Reason::COMPRESSION_ERROR, "invalid header block"))?;
