@@ -163,7 +163,7 @@ impl<'a> HeadBuilder<'a> {
             self.fail(Malformed::TooLarge);
             return;
         }
-        if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        if has_forbidden_value_byte(value) {
             self.fail(Malformed::BadField);
             return;
         }
@@ -185,7 +185,7 @@ impl<'a> HeadBuilder<'a> {
             }
             return;
         }
-        if name.is_empty() || !name.iter().all(|&b| is_token_lower(b)) {
+        if name.is_empty() || !name.iter().all(|&b| TOKEN_LOWER[usize::from(b)]) {
             return self.fail(Malformed::BadField);
         }
         match name {
@@ -243,10 +243,25 @@ impl<'a> HeadBuilder<'a> {
     }
 }
 
-/// A character allowed in a header name as HTTP/2 carries it (RFC 9110 token, lowercase).
-fn is_token_lower(b: u8) -> bool {
-    matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+/// Whether a field value holds CR, LF or NUL (RFC 9113 §8.2.1). All three are below 14, so the
+/// loop first asks only that, with no early exit, which the compiler turns into wide compares;
+/// the exact check runs only for values that have such a low byte (tabs, say).
+fn has_forbidden_value_byte(value: &[u8]) -> bool {
+    let any_low = value.iter().fold(false, |low, &b| low | (b <= b'\r'));
+    any_low && value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
 }
+
+/// The characters allowed in a header name as HTTP/2 carries it (RFC 9110 token, lowercase).
+static TOKEN_LOWER: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -301,6 +316,11 @@ mod tests {
         assert_eq!(with(("te", "gzip")), Malformed::ConnectionSpecific);
         assert_eq!(with((":path", "/again")), Malformed::BadPseudo);
         assert_eq!(with(("x", "a\nb")), Malformed::BadField);
+        assert_eq!(with(("x", "a\rb")), Malformed::BadField);
+        assert_eq!(with(("x", "a\0b")), Malformed::BadField);
+        assert_eq!(with(("bad name", "x")), Malformed::BadField);
+        // A tab is a low byte that values may hold.
+        assert!(build(&[GOOD, &[("x", "a\tb")]].concat()).is_ok());
         assert_eq!(build(&GOOD[1..]).unwrap_err(), Malformed::Missing);
         assert_eq!(
             build(&[(":status", "200")]).unwrap_err(),

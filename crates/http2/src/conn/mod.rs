@@ -27,7 +27,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 use crate::body::Releases;
 use crate::frame::{self, Reason, setting};
@@ -142,6 +142,8 @@ struct Conn<IO, S: Service> {
     peer_going_away: bool,
     /// Wakes the task at the earliest deadline of a body being gathered.
     gather_timer: Option<Pin<Box<Sleep>>>,
+    /// Whether a streaming request body was ever handed out (its reads give window back).
+    streaming_bodies: bool,
     /// Where request heads are decoded ([`crate::head::HeadBuilder`]).
     head_buf: BytesMut,
     /// Scratch for encoding header blocks.
@@ -195,6 +197,7 @@ where
             self_dependent: None,
             peer_going_away: false,
             gather_timer: None,
+            streaming_bodies: false,
             head_buf: BytesMut::new(),
             block: Vec::with_capacity(256),
             sending: Vec::new(),
@@ -203,19 +206,20 @@ where
 
     /// Runs turns until the connection ends.
     fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<End> {
+        // Sources that wake the task themselves are polled once per wake-up: each poll
+        // registers the task's waker, which is all a later event needs (polling them on every
+        // turn of the loop below cost a few hundred instructions a request).
+        if !self.draining && !self.going_away && self.closing.as_mut().poll(cx).is_ready() {
+            self.start_draining();
+        }
+        if let Poll::Ready(()) = self.keep_alive.poll(cx, &mut self.out) {
+            // Announced with GOAWAY in case the peer is alive but slow.
+            return Poll::Ready(End::Error(Reason::NO_ERROR, "keep-alive ping not answered"));
+        }
+        while let Poll::Ready(Some(reply)) = self.replies.1.poll_recv(cx) {
+            self.answer(reply);
+        }
         loop {
-            if !self.draining && !self.going_away && self.closing.as_mut().poll(cx).is_ready() {
-                self.start_draining();
-            }
-            if let Poll::Ready(()) = self.keep_alive.poll(cx, &mut self.out) {
-                // Announced with GOAWAY in case the peer is alive but slow.
-                return Poll::Ready(End::Error(Reason::NO_ERROR, "keep-alive ping not answered"));
-            }
-            while let Poll::Ready(Some(reply)) = self.replies.1.poll_recv(cx) {
-                self.answer(reply);
-            }
-            self.give_back(cx);
-            self.expire_gathering(cx);
             if let Err((reason, why)) = self.pump_bodies(cx) {
                 return Poll::Ready(End::Error(reason, why));
             }
@@ -223,6 +227,11 @@ where
                 Ok(read) => read,
                 Err(end) => return Poll::Ready(end),
             };
+            // After reading: a body that started arriving now needs its deadline's timer.
+            let refused = !self.streams.is_empty() && self.expire_gathering(cx);
+            // Window read by streaming bodies goes back (this also registers the task's waker
+            // for later reads).
+            let gave_back = self.streaming_bodies && self.give_back(cx);
             let wrote = match self.poll_flush(cx) {
                 Poll::Ready(Ok(wrote)) => wrote,
                 Poll::Ready(Err(e)) => return Poll::Ready(End::Lost(e)),
@@ -234,17 +243,19 @@ where
             {
                 return Poll::Ready(End::Done);
             }
-            if !read && !wrote {
+            if !read && !wrote && !refused && !gave_back {
                 return Poll::Pending;
             }
         }
     }
 
-    /// Refuses bodies past their deadline, and sets the timer for the next one.
-    fn expire_gathering(&mut self, cx: &mut Context<'_>) {
+    /// Refuses bodies past their deadline, and sets the timer for the next one; true when
+    /// something was refused.
+    fn expire_gathering(&mut self, cx: &mut Context<'_>) -> bool {
         let mut expired = std::mem::take(&mut self.sending);
         expired.clear();
-        let next = self.streams.deadlines(Instant::now(), &mut expired);
+        let next = self.streams.deadlines(&mut expired);
+        let refused = !expired.is_empty();
         for &id in &expired {
             self.refuse(id, Refusal::Deadline);
         }
@@ -264,6 +275,7 @@ where
                 }
             }
         }
+        refused
     }
 
     /// Graceful shutdown, first step (RFC 9113 §6.8): a GOAWAY that refuses nothing yet,

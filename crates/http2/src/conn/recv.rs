@@ -379,6 +379,7 @@ where
                 if end_stream {
                     Inbound::end(&inbound);
                 }
+                self.streaming_bodies = true;
                 let body = crate::body::RecvBody::new(id, inbound.clone(), self.releases.clone());
                 let recv = if end_stream {
                     Recv::Closed

@@ -244,15 +244,17 @@ where
         Ok(())
     }
 
-    /// Gives back the window of streaming-body bytes that calls have read.
-    pub(super) fn give_back(&mut self, cx: &mut Context<'_>) {
+    /// Gives back the window of streaming-body bytes that calls have read; true when some was.
+    pub(super) fn give_back(&mut self, cx: &mut Context<'_>) -> bool {
         let mut released = std::mem::take(&mut self.released);
         self.releases.take(cx, &mut released);
+        let any = !released.is_empty();
         for &(id, n) in &released {
             self.consumed(id, n as u32);
         }
         released.clear();
         self.released = released;
+        any
     }
 }
 

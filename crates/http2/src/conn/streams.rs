@@ -251,7 +251,21 @@ impl<B> Streams<B> {
     }
 
     /// The earliest deadline of a body being gathered, and the streams already past theirs.
-    pub fn deadlines(&self, now: Instant, expired: &mut Vec<u32>) -> Option<Instant> {
+    pub fn deadlines(&self, expired: &mut Vec<u32>) -> Option<Instant> {
+        let with_deadline = |s: &&Stream<B>| {
+            matches!(
+                s.recv,
+                Recv::Gathering {
+                    deadline: Some(_),
+                    ..
+                }
+            )
+        };
+        if !self.list.iter().any(|s| with_deadline(&s)) {
+            // The clock is read only when some body has a deadline.
+            return None;
+        }
+        let now = Instant::now();
         let mut earliest: Option<Instant> = None;
         for s in &self.list {
             if let Recv::Gathering {
