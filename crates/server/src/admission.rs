@@ -37,6 +37,22 @@ impl Gate {
     pub fn metrics(&self) -> &Arc<ModelMetrics> {
         &self.metrics
     }
+
+    /// The model's work-time estimate (see [`crate::execution`]).
+    pub fn work_cost(&self) -> &WorkCost {
+        &self.work_cost
+    }
+
+    /// A free slot, taken now, if there is one.
+    fn free_slot(self: &Arc<Gate>) -> Option<Permit> {
+        let slot = self.slots.clone().try_acquire_owned().ok()?;
+        self.metrics.started(Duration::ZERO);
+        Some(Permit {
+            gate: self.clone(),
+            _slot: slot,
+            since: Instant::now(),
+        })
+    }
 }
 
 /// A held in-flight slot; dropping it frees the slot.
@@ -112,15 +128,23 @@ impl Admission {
         gate
     }
 
-    /// Admits a request for `model`: a slot at once, or a place in the queue and then a slot,
-    /// or RESOURCE_EXHAUSTED at once when both are full.
-    pub async fn admit(&self, model: &str) -> Result<Permit, Status> {
-        self.admit_through(self.gate(model), model).await
+    /// [`Admission::admit_through`] if it would not wait: `None` when no slot is free now (the
+    /// request was not counted; admitting it the waiting way is up to the caller).
+    pub fn admit_now(&self, gate: &Arc<Gate>, model: &str) -> Option<Result<Permit, Status>> {
+        if let Err(status) = self.enter(gate, model) {
+            return Some(Err(status));
+        }
+        match gate.free_slot() {
+            Some(permit) => Some(Ok(permit)),
+            None => {
+                gate.admitted.fetch_sub(1, Ordering::AcqRel);
+                None
+            }
+        }
     }
 
-    /// [`Admission::admit`] through a gate the caller already holds (REST looks it up once for
-    /// its metrics), so the hot path does one lookup, not two.
-    pub async fn admit_through(&self, gate: Arc<Gate>, model: &str) -> Result<Permit, Status> {
+    /// Counts a request in, or RESOURCE_EXHAUSTED when running plus queued are at their limits.
+    fn enter(&self, gate: &Gate, model: &str) -> Result<(), Status> {
         let limit = self.max_concurrent + self.max_queued;
         if gate
             .admitted
@@ -135,14 +159,22 @@ impl Admission {
                 self.max_concurrent, self.max_queued
             )));
         }
+        Ok(())
+    }
+
+    /// Admits a request for `model`: a slot at once, or a place in the queue and then a slot,
+    /// or RESOURCE_EXHAUSTED at once when both are full.
+    pub async fn admit(&self, model: &str) -> Result<Permit, Status> {
+        self.admit_through(self.gate(model), model).await
+    }
+
+    /// [`Admission::admit`] through a gate the caller already holds (REST looks it up once for
+    /// its metrics), so the hot path does one lookup, not two.
+    pub async fn admit_through(&self, gate: Arc<Gate>, model: &str) -> Result<Permit, Status> {
+        self.enter(&gate, model)?;
         // Fast path: a free slot, no queueing.
-        if let Ok(slot) = gate.slots.clone().try_acquire_owned() {
-            gate.metrics.started(Duration::ZERO);
-            return Ok(Permit {
-                gate,
-                _slot: slot,
-                since: Instant::now(),
-            });
+        if let Some(permit) = gate.free_slot() {
+            return Ok(permit);
         }
         let queued_at = Instant::now();
         gate.metrics.queued_inc();

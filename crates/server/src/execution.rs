@@ -89,7 +89,7 @@ pub async fn run<T: Send + 'static>(
     may_inline: bool,
     work: impl FnOnce() -> Result<T, Status> + Send + 'static,
 ) -> Result<T, Status> {
-    if may_inline && input_bytes <= INLINE_MAX_INPUT_BYTES && permit.work_cost().is_fast() {
+    if may_inline && runs_inline(permit.work_cost(), input_bytes) {
         return timed(&permit, work);
     }
     tokio::task::spawn_blocking(move || timed(&permit, work))
@@ -97,7 +97,13 @@ pub async fn run<T: Send + 'static>(
         .unwrap_or_else(|e| Err(Status::internal(format!("inference task failed: {e}"))))
 }
 
-fn timed<T>(permit: &Permit, work: impl FnOnce() -> Result<T, Status>) -> Result<T, Status> {
+/// Whether [`run`] would run work of this model on this much input inline.
+pub fn runs_inline(cost: &WorkCost, input_bytes: usize) -> bool {
+    input_bytes <= INLINE_MAX_INPUT_BYTES && cost.is_fast()
+}
+
+/// Runs `work` here, recording how long it took in the model's estimate; a panic is INTERNAL.
+pub fn timed<T>(permit: &Permit, work: impl FnOnce() -> Result<T, Status>) -> Result<T, Status> {
     let started = Instant::now();
     let result = catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| {
         Err(Status::internal(

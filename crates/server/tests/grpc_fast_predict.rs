@@ -8,6 +8,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use axum::http;
 use bytes::Bytes;
 use common::grpc::*;
@@ -176,29 +178,42 @@ async fn fast_path_answers_exactly_as_tonic_does() {
     }
 }
 
-/// The same cases through the real listener (hyper, the inline executor, the dispatch), sent
-/// as raw HTTP/2 requests over a tonic `Channel` so that framing errors can be sent.
+/// The same cases through the real listener (our HTTP/2 server, the dispatch), sent as raw
+/// HTTP/2 requests over a tonic `Channel` so that framing errors can be sent. Twice: first with
+/// the model's work measured slow, so that calls take the waiting path (`fast_predict::run`),
+/// then measured fast, so that they are answered at once (`fast_predict::answer_now`; an
+/// unoptimised test build is too slow to be measured fast by itself). Both must answer exactly
+/// as `fast_predict::call`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_listener_serves_predict_through_the_fast_path() {
     let s = start(&[]).await;
     let mut channel = s.channel().await;
     let state = s.server.state().clone();
-    for (what, body, header) in cases() {
-        let req = request(&body, header).map(tonic::body::Body::new);
-        let response = channel.ready().await.unwrap().call(req).await.unwrap();
-        let (status, headers, bytes, trailers) = {
-            let (parts, body) = response.into_parts();
-            let collected = body.collect().await.unwrap();
-            let trailers = collected.trailers().cloned();
-            (parts.status, parts.headers, collected.to_bytes(), trailers)
-        };
-        let expected =
-            answer(fast_predict::call(state.clone(), request(&body, header)).await).await;
-        assert_eq!(status, expected.0, "{what}");
-        assert_eq!(bytes, expected.2, "{what}");
-        assert_eq!(trailers, expected.3, "{what}");
-        let mut headers = headers;
-        headers.remove("date");
-        assert_eq!(headers, expected.1, "{what}");
+    let rounds = [
+        (Duration::from_millis(5), cases()),
+        (Duration::from_micros(1), cases()),
+    ];
+    for (measured, cases) in rounds {
+        for (what, body, header) in cases {
+            // As if the model's last runs took `measured` (the estimate is a moving average).
+            let cost = state.admission().gate("half_plus_two");
+            (0..64).for_each(|_| cost.work_cost().record(measured));
+            let req = request(&body, header).map(tonic::body::Body::new);
+            let response = channel.ready().await.unwrap().call(req).await.unwrap();
+            let (status, headers, bytes, trailers) = {
+                let (parts, body) = response.into_parts();
+                let collected = body.collect().await.unwrap();
+                let trailers = collected.trailers().cloned();
+                (parts.status, parts.headers, collected.to_bytes(), trailers)
+            };
+            let expected =
+                answer(fast_predict::call(state.clone(), request(&body, header)).await).await;
+            assert_eq!(status, expected.0, "{what}");
+            assert_eq!(bytes, expected.2, "{what}");
+            assert_eq!(trailers, expected.3, "{what}");
+            let mut headers = headers;
+            headers.remove("date");
+            assert_eq!(headers, expected.1, "{what}");
+        }
     }
 }

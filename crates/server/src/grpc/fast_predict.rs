@@ -123,23 +123,47 @@ where
     }
 }
 
-/// Serves one Predict call whose body has been read whole (the listener's path): `encoding`
-/// is the request's `grpc-encoding`.
-pub async fn answer_whole(state: AppState, encoding: Option<&[u8]>, body: Bytes) -> Answer {
+/// Serves one Predict call whose body has been read whole (the listener's path), right now
+/// if nothing would wait ([`predict::predict_now`]): refusals, and answers of fast models.
+/// Otherwise the decoded request comes back, for [`run`] to serve as a future.
+/// `encoding` is the request's `grpc-encoding`.
+// The request comes back by value: boxing it would add an allocation to the slow path for
+// nothing (it is moved once, into the call's future).
+#[allow(clippy::result_large_err)]
+pub fn answer_now(
+    state: &AppState,
+    encoding: Option<&[u8]>,
+    body: Bytes,
+) -> Result<Answer, PredictRequest> {
     if let Err(status) = check_encoding(encoding) {
-        return Answer::Refused(status);
+        return Ok(Answer::Refused(status));
     }
-    match read_whole(body, MAX_MESSAGE_BYTES) {
-        Ok(message) => run(state, message).await,
-        Err(status) => Answer::Refused(status),
-    }
+    let message = match read_whole(body, MAX_MESSAGE_BYTES) {
+        Ok(message) => message,
+        Err(status) => return Ok(Answer::Refused(status)),
+    };
+    let started = Instant::now();
+    let name = spec_name(message.model_spec.as_ref());
+    let result = predict::predict_now(state, tensor_encoding(state), message)?;
+    Ok(finish(&name, started, result))
 }
 
-async fn run(state: AppState, message: PredictRequest) -> Answer {
+/// Serves a decoded Predict request, waiting where it must (admission queue, blocking pool,
+/// batches).
+pub async fn run(state: AppState, message: PredictRequest) -> Answer {
     let started = Instant::now();
     let name = spec_name(message.model_spec.as_ref());
     let result = predict::predict(&state, tensor_encoding(&state), message).await;
-    match record(Api::Predict, &name, started, result) {
+    finish(&name, started, result)
+}
+
+/// Records the call's metrics and frames its answer.
+fn finish(
+    name: &str,
+    started: Instant,
+    result: Result<PredictResponse, tensorserve_core::Status>,
+) -> Answer {
+    match record(Api::Predict, name, started, result) {
         Ok(answer) => encode(&answer, MAX_MESSAGE_BYTES),
         Err(status) => Answer::Refused(status),
     }

@@ -140,7 +140,9 @@ pub(super) async fn predict(
         ..
     } = request;
     let (outputs, sig) = if state.batching() {
-        let outputs = predict_batched(
+        // Boxed: its future is several times the size of the rest of this one, and every
+        // unbatched call would otherwise carry (and copy) that space.
+        let outputs = Box::pin(predict_batched(
             model,
             sig.clone(),
             inputs,
@@ -149,31 +151,113 @@ pub(super) async fn predict(
             encoding,
             permit,
             size,
-        )
+        ))
         .await?;
         (outputs, sig)
     } else {
         spread_if_heavy(&permit).await;
         execution::run(permit, size, true, move || {
-            let inputs = predict_inputs(&model, &sig, inputs, &output_filter, check)?;
-            let outputs = model.run(&sig, inputs, &output_filter)?;
-            Ok((predict_outputs(outputs, encoding), sig))
+            run_unbatched(&model, sig, inputs, &output_filter, check, encoding)
         })
         .await?
     };
-    Ok(PredictResponse {
+    Ok(response(name, sig, handle.version, outputs))
+}
+
+/// [`predict`] when it can finish without waiting: the model served without batching, measured
+/// fast, the input small, not heavy enough to be spread, and a slot free now. Then it runs here
+/// and now, with no future at all (a unary call's future, boxed and moved between the
+/// connection and its task, costs more than the fast model's run; see docs/http2.md).
+/// Otherwise the request comes back untouched (`Err`) for [`predict`].
+#[allow(clippy::result_large_err)] // as `fast_predict::answer_now`, whose `Err` this is
+pub(super) fn predict_now(
+    state: &AppState,
+    encoding: TensorEncoding,
+    mut request: PredictRequest,
+) -> Result<Result<PredictResponse, Status>, PredictRequest> {
+    if state.batching() {
+        return Err(request);
+    }
+    // Failures here are left to `predict`, which reports them the same way.
+    let Ok((name, choice)) = super::resolve_spec(request.model_spec.as_ref()) else {
+        return Err(request);
+    };
+    let Ok(handle) = state.manager().lookup(&name, &choice) else {
+        return Err(request);
+    };
+    let gate = state.admission().gate(&name);
+    let size = request.inputs.values().map(Message::encoded_len).sum();
+    if !execution::runs_inline(gate.work_cost(), size) || is_heavy(gate.work_cost()) {
+        return Err(request);
+    }
+    let permit = match state.admission().admit_now(&gate, &name) {
+        None => return Err(request),
+        Some(Err(status)) => return Ok(Err(status)),
+        Some(Ok(permit)) => permit,
+    };
+    let (name, _, sig) = match resolve_spec_owned(request.model_spec.take()) {
+        Ok(spec) => spec,
+        Err(status) => return Ok(Err(status)),
+    };
+    let sig = if sig.is_empty() {
+        tensorserve_core::signature::DEFAULT_SIGNATURE.to_string()
+    } else {
+        sig
+    };
+    let check = state.config().method_name_check;
+    let PredictRequest {
+        inputs,
+        output_filter,
+        ..
+    } = request;
+    let model = handle.model;
+    let ran = execution::timed(&permit, || {
+        run_unbatched(&model, sig, inputs, &output_filter, check, encoding)
+    });
+    drop(permit);
+    Ok(ran.map(|(outputs, sig)| response(name, sig, handle.version, outputs)))
+}
+
+/// An unbatched run: the inputs checked and converted, the model run, the outputs converted;
+/// the signature name comes back for the response.
+fn run_unbatched(
+    model: &SharedModel,
+    sig: String,
+    inputs: BTreeMap<String, TensorProto>,
+    output_filter: &[String],
+    check: bool,
+    encoding: TensorEncoding,
+) -> Result<(BTreeMap<String, TensorProto>, String), Status> {
+    let inputs = predict_inputs(model, &sig, inputs, output_filter, check)?;
+    let outputs = model.run(&sig, inputs, output_filter)?;
+    Ok((predict_outputs(outputs, encoding), sig))
+}
+
+/// The response naming the model, signature and version that answered.
+fn response(
+    name: String,
+    sig: String,
+    version: i64,
+    outputs: BTreeMap<String, TensorProto>,
+) -> PredictResponse {
+    PredictResponse {
         model_spec: Some(ModelSpec {
             name,
             signature_name: sig,
-            version_choice: Some(ProtoChoice::Version(handle.version)),
+            version_choice: Some(ProtoChoice::Version(version)),
         }),
         outputs,
-    })
+    }
 }
 
 /// Model work above this, though fast enough to run on an async worker, is not run inside the
 /// connection's task (see [`spread_if_heavy`]).
 const SPREAD_ABOVE: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// Whether the model's measured work is above [`SPREAD_ABOVE`].
+fn is_heavy(cost: &execution::WorkCost) -> bool {
+    cost.estimate().is_some_and(|work| work > SPREAD_ABOVE)
+}
 
 /// Gives up the first poll when the model's measured work is above [`SPREAD_ABOVE`].
 ///
@@ -183,11 +267,7 @@ const SPREAD_ABOVE: std::time::Duration = std::time::Duration::from_micros(20);
 /// call); for heavier ones it would cap a busy connection at one core. Returning `Pending` once
 /// makes the executor give the call its own task, which any worker can run, as before.
 async fn spread_if_heavy(permit: &Permit) {
-    if permit
-        .work_cost()
-        .estimate()
-        .is_some_and(|work| work > SPREAD_ABOVE)
-    {
+    if is_heavy(permit.work_cost()) {
         tokio::task::yield_now().await;
     }
 }

@@ -13,7 +13,7 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -25,8 +25,30 @@ use super::deadline::{Deadline, parse_grpc_timeout};
 use super::fast_predict::{self, Answer, PREDICT_PATH};
 use crate::state::AppState;
 
-/// A call in progress, as the connection holds it.
-pub type Call = Pin<Box<dyn Future<Output = Response<tonic::body::Body>> + Send>>;
+/// A call as the connection holds it: answered already (a Predict that ran at once, see
+/// [`fast_predict::answer_now`]: no future was built, boxed or moved), or in progress.
+// The ready answer is kept in place: it is what the inline path hands over without an
+// allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Call {
+    /// The answer, taken by the one poll.
+    Ready(Option<Response<tonic::body::Body>>),
+    /// A call that waits somewhere (admission, the blocking pool, a batch, tonic's routes).
+    Running(Pin<Box<dyn Future<Output = Response<tonic::body::Body>> + Send>>),
+}
+
+impl Future for Call {
+    type Output = Response<tonic::body::Body>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut *self {
+            Call::Ready(response) => {
+                Poll::Ready(response.take().expect("a call is polled until ready, once"))
+            }
+            Call::Running(call) => call.as_mut().poll(cx),
+        }
+    }
+}
 
 /// The largest request body read whole: one message of the largest size and its prefix
 /// (a unary call carries one message; tonic refuses larger ones the same way).
@@ -77,18 +99,21 @@ impl tensorserve_http2::Service for Dispatch {
         if head.path() == PREDICT_PATH.as_bytes()
             && let RequestBody::Whole(body) = body
         {
+            let request =
+                match fast_predict::answer_now(&self.state, head.get("grpc-encoding"), body) {
+                    Ok(answer) => return Call::Ready(Some(answer_response(answer))),
+                    Err(request) => request,
+                };
             let state = self.state.clone();
-            return Box::pin(async move {
-                let encoding = head.get("grpc-encoding");
-                let call = fast_predict::answer_whole(state, encoding, body);
-                match within_deadline(call, timeout).await {
+            return Call::Running(Box::pin(async move {
+                match within_deadline(fast_predict::run(state, request), timeout).await {
                     Ok(answer) => answer_response(answer),
                     Err(status) => trailers_only(status),
                 }
-            });
+            }));
         }
         let mut routes = self.routes.clone();
-        Box::pin(async move {
+        Call::Running(Box::pin(async move {
             let body = match body {
                 RequestBody::Whole(bytes) => tonic::body::Body::new(Full::new(bytes)),
                 RequestBody::Streaming(body) => tonic::body::Body::new(body),
@@ -107,7 +132,7 @@ impl tensorserve_http2::Service for Dispatch {
                 Ok(Err(never)) => match never {},
                 Err(status) => trailers_only(status),
             }
-        })
+        }))
     }
 
     fn refuse(&self, head: &RequestHead, why: Refusal) -> Response<tonic::body::Body> {
