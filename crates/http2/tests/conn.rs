@@ -130,6 +130,13 @@ impl Service for Test {
 
 /// A connection served in the background; the client's send half and the shutdown switch.
 async fn connect() -> (h2::client::SendRequest<Bytes>, watch::Sender<bool>) {
+    connect_with(h2::client::Builder::new()).await
+}
+
+/// [`connect`] with the client's settings chosen.
+async fn connect_with(
+    builder: h2::client::Builder,
+) -> (h2::client::SendRequest<Bytes>, watch::Sender<bool>) {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     let (closing_tx, closing) = watch::channel(false);
     tokio::spawn(tensorserve_http2::serve(
@@ -138,7 +145,7 @@ async fn connect() -> (h2::client::SendRequest<Bytes>, watch::Sender<bool>) {
         closing,
         Config::default(),
     ));
-    let (client, connection) = h2::client::handshake(client_io).await.unwrap();
+    let (client, connection) = builder.handshake(client_io).await.unwrap();
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -232,6 +239,24 @@ async fn bodies_past_the_windows_get_through_both_ways() {
     // 300 kB answer against the client's 64 kB default windows.
     let (_, _, body, _) = call(&mut client, "/big", b"").await.unwrap();
     assert_eq!(body.len(), 300_000);
+}
+
+/// A client whose windows would take a 3 MB answer at once: the server still queues it a
+/// buffer's worth at a time as the socket takes it (a pipe of 64 kB here), and all of it
+/// arrives in order.
+#[tokio::test]
+async fn large_answers_go_out_as_the_socket_takes_them() {
+    let mut builder = h2::client::Builder::new();
+    builder
+        .initial_window_size(16 << 20)
+        .initial_connection_window_size(16 << 20);
+    let (mut client, _closing) = connect_with(builder).await;
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let answer = tokio::time::timeout(Duration::from_secs(60), call(&mut client, "/echo", &big));
+    let (status, _, body, trailers) = answer.await.expect("the answer stalled").unwrap();
+    assert_eq!(status, 200);
+    assert!(body[..] == big[..], "bytes differ");
+    assert_eq!(trailers.unwrap()["done"], "yes");
 }
 
 #[tokio::test]

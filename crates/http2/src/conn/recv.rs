@@ -327,7 +327,9 @@ where
         }
         self.streams.opened(id);
         if self.going_away {
-            // Past our GOAWAY's last stream: ignored; the client retries it elsewhere.
+            // Past our GOAWAY's last stream: ignored, its DATA too (counted for flow control
+            // only); the client retries it elsewhere.
+            self.streams.ignore(id);
             return Ok(());
         }
         if self_dependent {

@@ -114,6 +114,11 @@ where
     pub(super) fn send_queued(&mut self, id: u32) {
         let max_frame = self.streams.peer_max_frame;
         loop {
+            if self.out.len() > OUT_HIGH_WATER {
+                // The rest waits for the socket to take what is queued (`pump_bodies` goes on
+                // on a later turn), so a large answer is not copied whole into the buffer.
+                return;
+            }
             let conn_window = self.streams.send_window;
             let Some(stream) = self.streams.get(id) else {
                 return;
@@ -185,11 +190,13 @@ where
         self.sending = ids;
     }
 
-    /// Pulls the next frame of each streaming body whose previous frame has gone out.
+    /// Sends what streams have queued as far as windows and the output buffer allow, and pulls
+    /// the next frame of each streaming body whose previous frame has gone out.
     pub(super) fn pump_bodies(&mut self, cx: &mut Context<'_>) -> ConnResult {
         let mut ids = std::mem::take(&mut self.sending);
         self.streams.sending_ids(&mut ids);
         for &id in &ids {
+            self.send_queued(id);
             loop {
                 if self.out.len() > OUT_HIGH_WATER {
                     break;

@@ -24,7 +24,7 @@ const RECENT: usize = 64;
 /// How a remembered stream ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
-    /// We reset it.
+    /// We reset it (or never took it, after our GOAWAY).
     ResetByUs,
     /// Both halves ended, or the peer reset it.
     Closed,
@@ -233,6 +233,12 @@ impl<B> Streams<B> {
     /// Removes a stream we reset, remembering its id.
     pub fn remove_reset(&mut self, id: u32) {
         self.remove(id);
+        self.remember(id, Ended::ResetByUs);
+    }
+
+    /// Remembers a stream we did not take (after our GOAWAY): its frames are ignored as a reset
+    /// stream's are.
+    pub fn ignore(&mut self, id: u32) {
         self.remember(id, Ended::ResetByUs);
     }
 
