@@ -152,6 +152,27 @@ async fn connect_with(
     (client, closing_tx)
 }
 
+/// Opens a stream for `request` (ending it at once if `end`).
+async fn open(
+    client: &h2::client::SendRequest<Bytes>,
+    request: Request<()>,
+    end: bool,
+) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
+    let mut ready = client.clone().ready().await.unwrap();
+    ready.send_request(request, end).unwrap()
+}
+
+/// Waits (up to 5 s) for `flag` to be set by a call; whether it was.
+async fn turns_true(flag: &AtomicBool) -> bool {
+    for _ in 0..500 {
+        if flag.load(Ordering::SeqCst) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
 /// Sends `body` to `path` in one DATA frame; returns status, headers, body and trailers.
 async fn call(
     client: &mut h2::client::SendRequest<Bytes>,
@@ -269,13 +290,7 @@ async fn whole_bodies_are_refused_past_their_limit_or_deadline() {
     );
     // A body that never ends is refused at its deadline.
     let request = Request::post("http://test/deadline").body(()).unwrap();
-    let (response, mut send) = client
-        .clone()
-        .ready()
-        .await
-        .unwrap()
-        .send_request(request, false)
-        .unwrap();
+    let (response, mut send) = open(&client, request, false).await;
     send.send_data(Bytes::from_static(b"part"), false).unwrap();
     let response = tokio::time::timeout(Duration::from_secs(10), response)
         .await
@@ -293,27 +308,12 @@ async fn whole_bodies_are_refused_past_their_limit_or_deadline() {
 async fn a_reset_stream_cancels_its_call() {
     let (mut client, _closing) = connect().await;
     let request = Request::post("http://test/hang").body(()).unwrap();
-    let (_response, mut send) = client
-        .clone()
-        .ready()
-        .await
-        .unwrap()
-        .send_request(request, true)
-        .unwrap();
+    let (_response, mut send) = open(&client, request, true).await;
     // Let the call start, then reset its stream.
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!HANG_DROPPED.load(Ordering::SeqCst));
     send.send_reset(h2::Reason::CANCEL);
-    for _ in 0..200 {
-        if HANG_DROPPED.load(Ordering::SeqCst) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(
-        HANG_DROPPED.load(Ordering::SeqCst),
-        "the call was not dropped"
-    );
+    assert!(turns_true(&HANG_DROPPED).await, "the call was not dropped");
     assert_eq!(
         call(&mut client, "/echo", b"still").await.unwrap().2,
         &b"still"[..]
@@ -351,13 +351,7 @@ async fn streaming_answers_carry_their_frames_and_trailers() {
 async fn graceful_shutdown_finishes_calls_in_flight() {
     let (client, closing) = connect().await;
     let request = Request::post("http://test/slow").body(()).unwrap();
-    let (response, mut send) = client
-        .clone()
-        .ready()
-        .await
-        .unwrap()
-        .send_request(request, false)
-        .unwrap();
+    let (response, mut send) = open(&client, request, false).await;
     send.send_data(Bytes::from_static(b"in flight"), true)
         .unwrap();
     // The call is under way (it takes 300 ms) when the shutdown starts.

@@ -131,15 +131,20 @@ async fn data_frame_over_max_frame_size_is_a_frame_size_error() {
     }
 }
 
+/// A request whose header block is `block` ends the connection with COMPRESSION_ERROR.
+async fn expect_compression_error(block: &[u8]) {
+    expect_goaway_after(
+        frame_bytes(HEADERS, END_HEADERS, 1, block),
+        COMPRESSION_ERROR,
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hpack_index_0_is_a_compression_error() {
     let mut block = vec![0x80];
     block.extend(hpack_block(&predict_fields()));
-    expect_goaway_after(
-        frame_bytes(HEADERS, END_HEADERS, 1, &block),
-        COMPRESSION_ERROR,
-    )
-    .await;
+    expect_compression_error(&block).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,11 +152,7 @@ async fn hpack_index_beyond_the_table_is_a_compression_error() {
     // Index 70: the static table has 61 entries and the dynamic table is empty.
     let mut block = hpack_block(&predict_fields());
     hpack_int(&mut block, 0x80, 7, 70);
-    expect_goaway_after(
-        frame_bytes(HEADERS, END_HEADERS, 1, &block),
-        COMPRESSION_ERROR,
-    )
-    .await;
+    expect_compression_error(&block).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,11 +161,7 @@ async fn hpack_table_size_update_over_the_setting_is_a_compression_error() {
     let mut block = Vec::new();
     hpack_int(&mut block, 0x20, 5, 4097);
     block.extend(hpack_block(&predict_fields()));
-    expect_goaway_after(
-        frame_bytes(HEADERS, END_HEADERS, 1, &block),
-        COMPRESSION_ERROR,
-    )
-    .await;
+    expect_compression_error(&block).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,11 +169,7 @@ async fn hpack_table_size_update_after_a_field_is_a_compression_error() {
     // A size update must come first in a block (RFC 7541 §4.2).
     let mut block = hpack_block(&predict_fields());
     hpack_int(&mut block, 0x20, 5, 100);
-    expect_goaway_after(
-        frame_bytes(HEADERS, END_HEADERS, 1, &block),
-        COMPRESSION_ERROR,
-    )
-    .await;
+    expect_compression_error(&block).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
