@@ -142,6 +142,8 @@ struct Conn<IO, S: Service> {
     peer_going_away: bool,
     /// Wakes the task at the earliest deadline of a body being gathered.
     gather_timer: Option<Pin<Box<Sleep>>>,
+    /// Streams we reset for the peer's errors (closed past `recv::MAX_ERROR_RESETS`).
+    error_resets: usize,
     /// Whether a streaming request body was ever handed out (its reads give window back).
     streaming_bodies: bool,
     /// Where request heads are decoded ([`crate::head::HeadBuilder`]).
@@ -197,6 +199,7 @@ where
             self_dependent: None,
             peer_going_away: false,
             gather_timer: None,
+            error_resets: 0,
             streaming_bodies: false,
             head_buf: BytesMut::new(),
             block: Vec::with_capacity(256),

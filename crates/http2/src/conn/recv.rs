@@ -22,6 +22,10 @@ pub(crate) struct PartialBlock {
     continuations: usize,
 }
 
+/// How many streams one connection may make us reset for its errors before it is closed
+/// (the limit the listener had with the h2 crate, `max_local_error_reset_streams`).
+const MAX_ERROR_RESETS: usize = 1024;
+
 /// What the head buffer reserves before each header block: the usual gRPC request's fields
 /// several times over, so that growing it is rare.
 const HEAD_ROOM: usize = 1024;
@@ -71,6 +75,10 @@ where
             self.read.advance(frame::HEADER_LEN);
             let payload = self.read.split_to(head.length);
             self.handle_frame(head, payload)?;
+            if self.error_resets > MAX_ERROR_RESETS {
+                // A peer that keeps sending what we must refuse costs work for nothing.
+                return Err((Reason::ENHANCE_YOUR_CALM, "too many streams refused"));
+            }
         }
         Ok(())
     }
@@ -580,6 +588,9 @@ where
     pub(super) fn reset(&mut self, id: u32, reason: Reason) {
         frame::put_reset(&mut self.out, id, reason);
         self.streams.remove_reset(id);
+        if reason != Reason::NO_ERROR {
+            self.error_resets += 1;
+        }
     }
 }
 

@@ -121,3 +121,19 @@ async fn header_list_over_the_advertised_limit_is_refused() {
     assert!(refused, "an oversize header list was served: {answer:?}");
     assert_eq!(predict_on(&mut conn, 3, &[1.0]).await, expected(&[1.0]));
 }
+
+/// A peer that keeps sending requests we must refuse is cut off: after 1024 streams reset for
+/// its errors, GOAWAY ENHANCE_YOUR_CALM (the limit the listener kept from the h2 crate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_malformed_requests_closes_the_connection() {
+    let server = server().await;
+    let mut conn = Conn::open_roomy(server.addr).await;
+    let fields = fields_with(|f| f.push(("X-Upper", "1")));
+    // Exactly one past the limit: the server closes right after the last one, with nothing
+    // of ours left unread (unread bytes would make its close a TCP reset, which can overtake
+    // the GOAWAY).
+    for i in 0..1025u32 {
+        conn.send_headers(1 + 2 * i, &fields, true).await;
+    }
+    conn.expect_goaway(ENHANCE_YOUR_CALM).await;
+}
