@@ -13,6 +13,7 @@
 //!
 //! Like every protocol adapter, this crate only translates: no model resolution, no policy.
 
+pub mod predict_wire;
 pub mod reflection;
 pub mod signature;
 pub mod status;

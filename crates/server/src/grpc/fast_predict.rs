@@ -32,7 +32,8 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
 use prost::Message;
 use tensorserve_proto::MAX_MESSAGE_BYTES;
-use tensorserve_proto::tensorflow::serving::{PredictRequest, PredictResponse};
+use tensorserve_proto::predict_wire::PredictRequestEntries;
+use tensorserve_proto::tensorflow::serving::PredictRequest;
 use tonic::{Code, Status};
 
 use super::{predict, record, spec_name, tensor_encoding};
@@ -134,7 +135,7 @@ pub fn answer_now(
     state: &AppState,
     encoding: Option<&[u8]>,
     body: Bytes,
-) -> Result<Answer, PredictRequest> {
+) -> Result<Answer, PredictRequestEntries> {
     if let Err(status) = check_encoding(encoding) {
         return Ok(Answer::Refused(status));
     }
@@ -150,7 +151,7 @@ pub fn answer_now(
 
 /// Serves a decoded Predict request, waiting where it must (admission queue, blocking pool,
 /// batches).
-pub async fn run(state: AppState, message: PredictRequest) -> Answer {
+pub async fn run(state: AppState, message: PredictRequestEntries) -> Answer {
     let started = Instant::now();
     let name = spec_name(message.model_spec.as_ref());
     let result = predict::predict(&state, tensor_encoding(&state), message).await;
@@ -161,7 +162,7 @@ pub async fn run(state: AppState, message: PredictRequest) -> Answer {
 fn finish(
     name: &str,
     started: Instant,
-    result: Result<PredictResponse, tensorserve_core::Status>,
+    result: Result<impl Message, tensorserve_core::Status>,
 ) -> Answer {
     match record(Api::Predict, name, started, result) {
         Ok(answer) => encode(&answer, MAX_MESSAGE_BYTES),
@@ -194,7 +195,7 @@ fn check_encoding(value: Option<&[u8]>) -> Result<(), Status> {
 
 /// Reads the whole request body and returns its first message; later messages are decoded
 /// (their errors count) and dropped.
-async fn read_request<B>(body: B, limit: usize) -> Result<PredictRequest, Status>
+async fn read_request<B>(body: B, limit: usize) -> Result<PredictRequestEntries, Status>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -204,8 +205,7 @@ where
     let mut first = None;
     loop {
         while let Some(bytes) = frames.next_message()? {
-            let message =
-                PredictRequest::decode(bytes).map_err(|e| Status::internal(e.to_string()))?;
+            let message = decode_request(bytes)?;
             first.get_or_insert(message);
         }
         match body.frame().await {
@@ -230,13 +230,25 @@ where
     first.ok_or_else(|| Status::internal("Missing request message."))
 }
 
+/// One request message, its inputs as entries (`tensorserve_proto::predict_wire`: no map of
+/// protos built); a message that does not decode is decoded again as `PredictRequest` for the
+/// error tonic would report.
+fn decode_request(bytes: Bytes) -> Result<PredictRequestEntries, Status> {
+    PredictRequestEntries::decode(bytes.clone()).map_err(|_| {
+        let error = PredictRequest::decode(bytes)
+            .err()
+            .map_or_else(|| "invalid PredictRequest".to_string(), |e| e.to_string());
+        Status::internal(error)
+    })
+}
+
 /// [`read_request`] for a body already read whole.
-fn read_whole(body: Bytes, limit: usize) -> Result<PredictRequest, Status> {
+fn read_whole(body: Bytes, limit: usize) -> Result<PredictRequestEntries, Status> {
     let mut frames = FrameReader::new(limit);
     frames.push(body);
     let mut first = None;
     while let Some(bytes) = frames.next_message()? {
-        let message = PredictRequest::decode(bytes).map_err(|e| Status::internal(e.to_string()))?;
+        let message = decode_request(bytes)?;
         first.get_or_insert(message);
     }
     frames.finish()?;
@@ -339,7 +351,7 @@ impl FrameReader {
 }
 
 /// The answer's one message, framed, or OUT_OF_RANGE if it is over `limit`.
-fn encode(answer: &PredictResponse, limit: usize) -> Answer {
+fn encode(answer: &impl Message, limit: usize) -> Answer {
     let len = answer.encoded_len();
     if len > limit {
         return Answer::Failed(Status::out_of_range(format!(
@@ -400,6 +412,7 @@ impl Body for UnaryBody {
 mod tests {
     use super::*;
     use http_body_util::Full;
+    use tensorserve_proto::tensorflow::serving::PredictResponse;
 
     fn frame(flag: u8, message: &[u8]) -> Vec<u8> {
         let mut out = vec![flag];
@@ -416,7 +429,7 @@ mod tests {
         .encode_to_vec()
     }
 
-    async fn read(bytes: Vec<u8>, limit: usize) -> Result<PredictRequest, Status> {
+    async fn read(bytes: Vec<u8>, limit: usize) -> Result<PredictRequestEntries, Status> {
         read_request(Full::new(Bytes::from(bytes)), limit).await
     }
 
@@ -450,7 +463,7 @@ mod tests {
     }
 
     /// The body delivered in chunks of `size` bytes, as DATA frames may split it.
-    async fn read_chunked(bytes: Vec<u8>, size: usize) -> Result<PredictRequest, Status> {
+    async fn read_chunked(bytes: Vec<u8>, size: usize) -> Result<PredictRequestEntries, Status> {
         let chunks: Vec<Result<Frame<Bytes>, Infallible>> = bytes
             .chunks(size)
             .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))

@@ -7,10 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost::Message;
 use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD};
 use tensorserve_core::{SignatureDef, Started, Status, Tensor};
+use tensorserve_proto::predict_wire::{
+    Inputs, PredictRequestEntries, PredictResponseEntries, TensorEntry,
+};
 use tensorserve_proto::tensor::{TensorEncoding, tensor_from_proto_owned, tensor_into_proto};
-use tensorserve_proto::tensorflow::TensorProto;
+use tensorserve_proto::tensorflow::serving::ModelSpec;
 use tensorserve_proto::tensorflow::serving::model_spec::VersionChoice as ProtoChoice;
-use tensorserve_proto::tensorflow::serving::{ModelSpec, PredictRequest, PredictResponse};
 
 use super::{SharedModel, resolve_spec_owned};
 use crate::admission::Permit;
@@ -26,11 +28,11 @@ pub(super) fn set_text<'a>(items: impl IntoIterator<Item = &'a String>) -> Strin
 /// Predict's input and output checks (`PreProcessPrediction`).
 fn check_predict(
     sig: &SignatureDef,
-    inputs: &BTreeMap<String, TensorProto>,
+    inputs: &Inputs,
     output_filter: &[String],
 ) -> Result<(), Status> {
     if inputs.len() != sig.inputs.len() {
-        let sent: BTreeSet<&String> = inputs.keys().collect();
+        let sent: BTreeSet<&String> = inputs.iter().map(|(alias, _)| alias).collect();
         let want: BTreeSet<&String> = sig.inputs.keys().collect();
         return Err(Status::invalid_argument(format!(
             "input size does not match signature: {}!={} len({}) != len({}). Sent extra: {}. Missing but required: {}.",
@@ -42,7 +44,7 @@ fn check_predict(
             set_text(want.difference(&sent).copied()),
         )));
     }
-    for alias in inputs.keys() {
+    for (alias, _) in inputs {
         if !sig.inputs.contains_key(alias) {
             return Err(Status::invalid_argument(format!(
                 "input tensor alias not found in signature: {alias}. Inputs expected to be in the set {}.",
@@ -71,7 +73,7 @@ fn check_predict(
 fn predict_inputs(
     model: &SharedModel,
     sig_name: &str,
-    inputs: BTreeMap<String, TensorProto>,
+    inputs: Inputs,
     output_filter: &[String],
     check_methods: bool,
 ) -> Result<BTreeMap<String, Tensor>, Status> {
@@ -89,7 +91,7 @@ fn predict_inputs(
     check_predict(sig, &inputs, output_filter)?;
     let mut tensors = BTreeMap::new();
     for (alias, proto) in inputs {
-        let tensor = tensor_from_proto_owned(proto).map_err(|e| {
+        let tensor = tensor_from_proto_owned(*proto).map_err(|e| {
             Status::new(
                 e.code(),
                 format!("tensor parsing error: {alias}: {}", e.message()),
@@ -100,17 +102,15 @@ fn predict_inputs(
     Ok(tensors)
 }
 
+/// The outputs as the response's entries, in alias order (the map's).
 fn predict_outputs(
     outputs: BTreeMap<String, Tensor>,
     encoding: TensorEncoding,
-) -> BTreeMap<String, TensorProto> {
-    // Inserted one by one (in order, so each goes to the end): `collect` would first gather
-    // the converted pairs in a vector, one more allocation and copy per call.
-    let mut protos = BTreeMap::new();
-    for (alias, t) in outputs {
-        protos.insert(alias, tensor_into_proto(t, encoding));
-    }
-    protos
+) -> Vec<TensorEntry> {
+    outputs
+        .into_iter()
+        .map(|(alias, t)| PredictResponseEntries::entry(alias, tensor_into_proto(t, encoding)))
+        .collect()
 }
 
 /// Predict (`predict_util.cc`): resolve, admit, check and convert the inputs, run, convert the
@@ -121,8 +121,8 @@ fn predict_outputs(
 pub(super) async fn predict(
     state: &AppState,
     encoding: TensorEncoding,
-    mut request: PredictRequest,
-) -> Result<PredictResponse, Status> {
+    mut request: PredictRequestEntries,
+) -> Result<PredictResponseEntries, Status> {
     let (name, choice, sig) = resolve_spec_owned(request.model_spec.take())?;
     let handle = state.manager().lookup(&name, &choice)?;
     let permit = state.admission().admit(&name).await?;
@@ -133,12 +133,13 @@ pub(super) async fn predict(
     };
     let check = state.config().method_name_check;
     let model = handle.model;
-    let size = request.inputs.values().map(Message::encoded_len).sum();
-    let PredictRequest {
+    let size = request.inputs.iter().map(Message::encoded_len).sum();
+    let PredictRequestEntries {
         inputs,
         output_filter,
         ..
     } = request;
+    let inputs = PredictRequestEntries::into_inputs(inputs);
     let (outputs, sig) = if state.batching() {
         // Boxed: its future is several times the size of the rest of this one, and every
         // unbatched call would otherwise carry (and copy) that space.
@@ -173,8 +174,8 @@ pub(super) async fn predict(
 pub(super) fn predict_now(
     state: &AppState,
     encoding: TensorEncoding,
-    mut request: PredictRequest,
-) -> Result<Result<PredictResponse, Status>, PredictRequest> {
+    mut request: PredictRequestEntries,
+) -> Result<Result<PredictResponseEntries, Status>, PredictRequestEntries> {
     if state.batching() {
         return Err(request);
     }
@@ -186,7 +187,7 @@ pub(super) fn predict_now(
         return Err(request);
     };
     let gate = state.admission().gate(&name);
-    let size = request.inputs.values().map(Message::encoded_len).sum();
+    let size = request.inputs.iter().map(Message::encoded_len).sum();
     if !execution::runs_inline(gate.work_cost(), size) || is_heavy(gate.work_cost()) {
         return Err(request);
     }
@@ -205,11 +206,12 @@ pub(super) fn predict_now(
         sig
     };
     let check = state.config().method_name_check;
-    let PredictRequest {
+    let PredictRequestEntries {
         inputs,
         output_filter,
         ..
     } = request;
+    let inputs = PredictRequestEntries::into_inputs(inputs);
     let model = handle.model;
     let ran = execution::timed(&permit, || {
         run_unbatched(&model, sig, inputs, &output_filter, check, encoding)
@@ -223,11 +225,11 @@ pub(super) fn predict_now(
 fn run_unbatched(
     model: &SharedModel,
     sig: String,
-    inputs: BTreeMap<String, TensorProto>,
+    inputs: Inputs,
     output_filter: &[String],
     check: bool,
     encoding: TensorEncoding,
-) -> Result<(BTreeMap<String, TensorProto>, String), Status> {
+) -> Result<(Vec<TensorEntry>, String), Status> {
     let inputs = predict_inputs(model, &sig, inputs, output_filter, check)?;
     let outputs = model.run(&sig, inputs, output_filter)?;
     Ok((predict_outputs(outputs, encoding), sig))
@@ -238,9 +240,9 @@ fn response(
     name: String,
     sig: String,
     version: i64,
-    outputs: BTreeMap<String, TensorProto>,
-) -> PredictResponse {
-    PredictResponse {
+    outputs: Vec<TensorEntry>,
+) -> PredictResponseEntries {
+    PredictResponseEntries {
         model_spec: Some(ModelSpec {
             name,
             signature_name: sig,
@@ -278,13 +280,13 @@ async fn spread_if_heavy(permit: &Permit) {
 async fn predict_batched(
     model: SharedModel,
     sig: String,
-    inputs: BTreeMap<String, TensorProto>,
+    inputs: Inputs,
     output_filter: Vec<String>,
     check: bool,
     encoding: TensorEncoding,
     permit: Permit,
     size: usize,
-) -> Result<BTreeMap<String, TensorProto>, Status> {
+) -> Result<Vec<TensorEntry>, Status> {
     let decoder = model.clone();
     let (sig, output_filter, tensors) = execution::cpu(size, move || {
         let tensors = predict_inputs(&decoder, &sig, inputs, &output_filter, check)?;

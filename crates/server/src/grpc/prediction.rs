@@ -8,6 +8,7 @@ use std::time::Instant;
 use prost::Message;
 use tensorserve_core::signature::{CLASSIFY_METHOD, REGRESS_METHOD};
 use tensorserve_core::{Status, Tensor, TensorData};
+use tensorserve_proto::predict_wire::{PredictRequestEntries, PredictResponseEntries};
 use tensorserve_proto::tensor::TensorEncoding;
 use tensorserve_proto::tensorflow::Example;
 use tensorserve_proto::tensorflow::serving::inference_result::Result as InferenceOutcome;
@@ -298,11 +299,13 @@ impl PredictionService for PredictionServiceImpl {
         let started = Instant::now();
         let request = request.into_inner();
         let name = spec_name(request.model_spec.as_ref());
+        let request = PredictRequestEntries::from_request(request);
+        let result = predict::predict(&self.state, self.encoding(), request).await;
         finish(
             Api::Predict,
             &name,
             started,
-            predict::predict(&self.state, self.encoding(), request).await,
+            result.map(PredictResponseEntries::into_response),
         )
     }
 
