@@ -1,5 +1,7 @@
 //! A hand-written unary path for `/tensorflow.serving.PredictionService/Predict`, taken
-//! before tonic's router: read the length-prefixed request frames, prost-decode, run
+//! before tonic's router: read the length-prefixed request frames, decode them with prost
+//! (as `tensorserve_proto::predict_wire`'s entry types: no map of protos built), run
+//! [`super::predict::predict_now`] (a fast model: no future at all, [`answer_now`]) or
 //! [`super::predict::predict`], encode the answer into one buffer; the listener writes it to
 //! the stream as headers, one DATA frame and the trailers ([`Answer`]).
 //!
@@ -11,12 +13,14 @@
 //! * a `grpc-encoding` other than `identity` is UNIMPLEMENTED (no compression is enabled);
 //! * each frame's compressed flag must be 0 (1 without `grpc-encoding` is INTERNAL, anything
 //!   else is INTERNAL too) and its length at most [`MAX_MESSAGE_BYTES`] (OUT_OF_RANGE), checked
-//!   as soon as the 5-byte prefix has arrived, so an oversize body is never buffered;
+//!   as soon as the 5-byte prefix has arrived (on the listener the body is gathered whole
+//!   first, up to that limit: `tensorserve_http2::Delivery::Whole`);
 //! * the first message is the request; later ones are decoded and dropped, and a decode error
 //!   anywhere is INTERNAL; no message at all is INTERNAL "Missing request message.", and a
 //!   partial frame at the end "Unexpected EOF decoding stream.";
 //! * an answer over [`MAX_MESSAGE_BYTES`] ends with OUT_OF_RANGE in the trailers;
-//! * errors before the answer is ready are trailers-only responses (`Status::into_http`).
+//! * errors before the answer is ready are trailers-only responses (`Status::into_http`);
+//!   a message that does not decode gets prost's error for `PredictRequest`, as tonic's.
 //!
 //! The `grpc-timeout` deadline is applied around this path by [`super::deadline`], as around
 //! tonic's routes, and metrics are recorded by the same [`super::record`] as the tonic handler.
