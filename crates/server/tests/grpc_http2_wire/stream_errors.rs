@@ -27,6 +27,14 @@ async fn still_serves(conn: &mut Conn, stream: u32) {
     assert_eq!(predict_on(conn, stream, &[3.0]).await, expected(&[3.0]));
 }
 
+/// Expects `code` for stream `id`, as a stream error or a connection error (where the RFC
+/// allows either); after a stream error, stream `next` must still be served.
+async fn error_then_serves(conn: &mut Conn, id: u32, code: u32, next: u32) {
+    if conn.expect_stream_or_connection_error(id, code).await {
+        still_serves(conn, next).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn window_update_of_0_on_a_stream_resets_it() {
     let (_server, mut conn) = with_open_stream().await;
@@ -89,12 +97,7 @@ async fn data_after_end_stream_is_stream_closed() {
     // Half-closed (remote), or closed once answered: STREAM_CLOSED either way, as a stream
     // error (§5.1 half-closed) or a connection error (§5.1 closed).
     conn.send(DATA, 0, 1, b"more").await;
-    if conn
-        .expect_stream_or_connection_error(1, STREAM_CLOSED)
-        .await
-    {
-        still_serves(&mut conn, 3).await;
-    }
+    error_then_serves(&mut conn, 1, STREAM_CLOSED, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,12 +106,7 @@ async fn data_after_our_rst_stream_is_stream_closed() {
     conn.send(RST_STREAM, 0, 1, &CANCEL.to_be_bytes()).await;
     conn.send(DATA, 0, 1, b"more").await;
     // §5.1 closed: frames other than PRIORITY after a received RST_STREAM are STREAM_CLOSED.
-    if conn
-        .expect_stream_or_connection_error(1, STREAM_CLOSED)
-        .await
-    {
-        still_serves(&mut conn, 3).await;
-    }
+    error_then_serves(&mut conn, 1, STREAM_CLOSED, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
