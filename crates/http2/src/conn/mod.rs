@@ -7,11 +7,13 @@
 //! within the same turn, so a batch of requests read together is answered with one write and
 //! no task or wake-up of its own ([`calls`]).
 //!
-//! The modules: [`recv`] handles frames from the peer, [`send`] writes answers under the
+//! The modules: [`recv`] handles frames from the peer ([`control`] those about the
+//! connection), [`send`] writes answers under the
 //! peer's flow control, [`calls`] runs calls, [`streams`] holds per-stream state, and
 //! [`keep_alive`] pings a silent peer.
 
 mod calls;
+mod control;
 mod keep_alive;
 mod recv;
 mod send;
