@@ -95,7 +95,8 @@ impl tensorserve_http2::Service for Dispatch {
     }
 
     fn call(&self, head: RequestHead, body: RequestBody) -> Call {
-        let timeout = head.get("grpc-timeout").and_then(parse_grpc_timeout);
+        // Read where a call may wait: an answer given at once never needs it.
+        let timeout = |head: &RequestHead| head.get("grpc-timeout").and_then(parse_grpc_timeout);
         if head.path() == PREDICT_PATH.as_bytes()
             && let RequestBody::Whole(body) = body
         {
@@ -105,6 +106,7 @@ impl tensorserve_http2::Service for Dispatch {
                     Err(request) => request,
                 };
             let state = self.state.clone();
+            let timeout = timeout(&head);
             return Call::Running(Box::pin(async move {
                 match within_deadline(fast_predict::run(state, request), timeout).await {
                     Ok(answer) => answer_response(answer),
@@ -113,6 +115,7 @@ impl tensorserve_http2::Service for Dispatch {
             }));
         }
         let mut routes = self.routes.clone();
+        let timeout = timeout(&head);
         Call::Running(Box::pin(async move {
             let body = match body {
                 RequestBody::Whole(bytes) => tonic::body::Body::new(Full::new(bytes)),
