@@ -315,7 +315,9 @@ where
             match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read) {
                 Poll::Ready(Ok(0)) => {
                     self.read_closed = true;
-                    self.streams.peer_gone();
+                    // The peer closed: nothing more will come, and no answer can be read;
+                    // calls in progress are cancelled.
+                    self.streams.clear();
                     return Ok(true);
                 }
                 Poll::Ready(Ok(_)) => {

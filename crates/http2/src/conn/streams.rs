@@ -299,11 +299,6 @@ impl<B> Streams<B> {
         );
     }
 
-    /// The peer closed the connection: no more request data will come.
-    pub fn peer_gone(&mut self) {
-        self.list.clear();
-    }
-
     /// Drops every stream (cancelling their calls).
     pub fn clear(&mut self) {
         self.list.clear();
