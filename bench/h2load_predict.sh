@@ -1,15 +1,16 @@
 # Sourced by bench/serving.sh and bench/grpc_ab.sh (which define $tmp and $GRPC_PORT and have
 # written half_plus_two's request to $tmp/grpc_body.bin with bench/grpc_predict_body.py).
 #
-# h2load_run CONNECTIONS SECONDS: gRPC Predict of that request with h2load, one call in flight
-# per connection; prints the same line as bench/wrk_predict.lua
+# h2load_run CONNECTIONS SECONDS [STREAMS]: gRPC Predict of that request with h2load, STREAMS
+# calls in flight per connection (default 1; a gRPC channel multiplexes its concurrent calls on
+# one connection); prints the same line as bench/wrk_predict.lua
 # (requests= errors= rps= p50_us= p99_us=) from h2load's per-request log. h2load sees only
 # HTTP statuses, not gRPC ones: the callers check the answers some other way first.
 h2load_run() {
     local threads=2 out rps
     [ "$1" -eq 1 ] && threads=1
     rm -f "$tmp/h2load.log"
-    out=$(h2load -c "$1" -m 1 -t "$threads" -D "$2" \
+    out=$(h2load -c "$1" -m "${3:-1}" -t "$threads" -D "$2" \
         -H 'content-type: application/grpc' -H 'te: trailers' -d "$tmp/grpc_body.bin" \
         --log-file="$tmp/h2load.log" \
         "http://127.0.0.1:$GRPC_PORT/tensorflow.serving.PredictionService/Predict")

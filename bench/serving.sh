@@ -5,7 +5,8 @@
 #     floor (bench/floor: a minimal hyper server that parses the same JSON and computes
 #     0.5x+2), and gRPC predict at 1 and 32 connections (bench/client's grpc_predict_bench,
 #     which checks every answer, and h2load, a C HTTP/2 client as light as wrk, so that the
-#     REST/gRPC ratio compares servers rather than clients), and both protocols at 32 connections
+#     REST/gRPC ratio compares servers rather than clients; also 32 calls multiplexed on one
+#     connection, as a gRPC channel sends concurrent calls), and both protocols at 32 connections
 #     with our own load generator (tensorserve-load, the same client code for each): throughput,
 #     p50/p99, server CPU per request (utime+stime deltas from /proc/<pid>/stat), server peak
 #     RSS (VmHWM).
@@ -155,6 +156,8 @@ measure "tensorserve gRPC c=1" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_
 measure "tensorserve gRPC c=32" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_plus_two 32 "$DURATION"
 measure "tensorserve gRPC h2load c=1" h2load_run 1 "$DURATION"
 measure "tensorserve gRPC h2load c=32" h2load_run 32 "$DURATION"
+# 32 concurrent calls as a gRPC client makes them: multiplexed on one channel (connection).
+measure "tensorserve gRPC h2load c=1 x32" h2load_run 1 "$DURATION" 32
 measure "tensorserve REST load c=32" load_run rest 32
 measure "tensorserve gRPC load c=32" load_run grpc 32
 stop_server
@@ -204,6 +207,7 @@ line "gRPC / REST throughput, c=1" "$(ratio "${RPS[tensorserve gRPC c=1]}" "${RP
 line "gRPC (h2load) / REST (wrk) throughput, c=32" "$(ratio "${RPS[tensorserve gRPC h2load c=32]}" "${RPS[tensorserve REST c=32]}")" ">=" 1.0
 line "gRPC (h2load) / REST (wrk) throughput, c=1" "$(ratio "${RPS[tensorserve gRPC h2load c=1]}" "${RPS[tensorserve REST c=1]}")" ">=" 1.0
 line "gRPC / REST throughput, c=32, tensorserve-load" "$(ratio "${RPS[tensorserve gRPC load c=32]}" "${RPS[tensorserve REST load c=32]}")" ">=" 1.0
+line "gRPC (h2load 1 conn x 32) / REST (wrk c=32)" "$(ratio "${RPS[tensorserve gRPC h2load c=1 x32]}" "${RPS[tensorserve REST c=32]}")" ">=" 1.0
 printf '%-52s %8s   (no target)\n' "gRPC / REST server CPU per request, c=32" "$(ratio "${CPU[tensorserve gRPC h2load c=32]}" "${CPU[tensorserve REST c=32]}")"
 line "CNN batched / unbatched throughput, c=64" "$(ratio "${RPS[cnn REST c=64 batched]}" "${RPS[cnn REST c=64 plain]}")" ">=" 2.0
 printf '%-52s %8s   (no target)\n' "MLP batched / unbatched throughput, c=64" "$(ratio "${RPS[mlp REST c=64 batched]}" "${RPS[mlp REST c=64 plain]}")"
