@@ -13,7 +13,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::http::HeaderMap;
 use tokio::time::Sleep;
 
 /// How much earlier than tonic's own timer this answers.
@@ -61,12 +60,7 @@ impl Deadline {
     }
 }
 
-/// The `grpc-timeout` header: up to 8 digits and a unit (H, M, S, m, u, n).
-pub fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
-    parse_grpc_timeout(headers.get("grpc-timeout")?.as_bytes())
-}
-
-/// A `grpc-timeout` value: up to 8 digits and a unit.
+/// A `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
 pub fn parse_grpc_timeout(value: &[u8]) -> Option<Duration> {
     let value = std::str::from_utf8(value).ok()?;
     if value.len() < 2 || value.len() > 9 {
@@ -91,11 +85,7 @@ mod tests {
 
     #[test]
     fn parses_grpc_timeout_units() {
-        let parse = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert("grpc-timeout", v.parse().unwrap());
-            grpc_timeout(&h)
-        };
+        let parse = |v: &str| parse_grpc_timeout(v.as_bytes());
         assert_eq!(parse("250m"), Some(Duration::from_millis(250)));
         assert_eq!(parse("2S"), Some(Duration::from_secs(2)));
         assert_eq!(parse("1H"), Some(Duration::from_secs(3600)));

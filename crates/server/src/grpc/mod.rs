@@ -57,12 +57,16 @@ pub(crate) fn to_tonic(status: Status) -> tonic::Status {
 /// (`ServerCore::ServableRequestFromModelSpec`).
 pub(crate) fn resolve_spec(spec: Option<&ModelSpec>) -> Result<(String, VersionChoice), Status> {
     let spec = check_spec(spec)?;
-    let choice = match &spec.version_choice {
+    Ok((spec.name.clone(), version_choice(spec)))
+}
+
+/// The version a `ModelSpec` asks for.
+pub(crate) fn version_choice(spec: &ModelSpec) -> VersionChoice {
+    match &spec.version_choice {
         Some(ProtoChoice::Version(v)) => VersionChoice::Specific(*v),
         Some(ProtoChoice::VersionLabel(l)) => VersionChoice::Label(l.clone()),
         None => VersionChoice::Latest,
-    };
-    Ok((spec.name.clone(), choice))
+    }
 }
 
 /// [`resolve_spec`] taking the spec's strings instead of copying them: the name, the version
@@ -85,7 +89,7 @@ pub(crate) fn resolve_spec_owned(
 }
 
 /// A `ModelSpec` is required and must name a model.
-fn check_spec(spec: Option<&ModelSpec>) -> Result<&ModelSpec, Status> {
+pub(crate) fn check_spec(spec: Option<&ModelSpec>) -> Result<&ModelSpec, Status> {
     let spec = spec.ok_or_else(|| Status::invalid_argument("Missing ModelSpec"))?;
     if spec.name.is_empty() {
         return Err(Status::invalid_argument("ModelSpec has no name specified."));

@@ -179,19 +179,23 @@ pub(super) fn predict_now(
     if state.batching() {
         return Err(request);
     }
-    // Failures here are left to `predict`, which reports them the same way.
-    let Ok((name, choice)) = super::resolve_spec(request.model_spec.as_ref()) else {
+    // Failures here are left to `predict`, which reports them the same way. The spec is only
+    // borrowed: its strings move into the response once the call is taken.
+    let Ok(spec) = super::check_spec(request.model_spec.as_ref()) else {
         return Err(request);
     };
-    let Ok(handle) = state.manager().lookup(&name, &choice) else {
+    let Ok(handle) = state
+        .manager()
+        .lookup(&spec.name, &super::version_choice(spec))
+    else {
         return Err(request);
     };
-    let gate = state.admission().gate(&name);
+    let gate = state.admission().gate(&spec.name);
     let size = request.inputs.iter().map(Message::encoded_len).sum();
     if !execution::runs_inline(gate.work_cost(), size) || is_heavy(gate.work_cost()) {
         return Err(request);
     }
-    let permit = match state.admission().admit_now(&gate, &name) {
+    let permit = match state.admission().admit_now(&gate, &spec.name) {
         None => return Err(request),
         Some(Err(status)) => return Ok(Err(status)),
         Some(Ok(permit)) => permit,
