@@ -17,8 +17,9 @@ pub struct Decoder {
 
 /// The last few Huffman strings decoded, with their decodings.
 ///
-/// Clients send some fields as literals on every request rather than indexing them (nghttp2
-/// never indexes `:path`, and a gRPC client calls the same method over and over), so the same
+/// Clients send some fields as literals on every request rather than indexing them (h2load's
+/// nghttp2 sent `:path` as a Huffman literal without indexing on every call we looked at, and a
+/// gRPC client calls the same method over and over), so the same
 /// encoded bytes come back request after request. Comparing them with a remembered copy costs
 /// a few instructions a byte; decoding them again costs tens a symbol.
 #[derive(Debug, Default)]
