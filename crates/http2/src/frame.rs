@@ -12,6 +12,7 @@ pub const HEADER_LEN: usize = 9;
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// The frame types of RFC 9113 §6. Others are ignored (§5.5).
+#[allow(missing_docs)] // the RFC's names, one value each
 pub mod kind {
     pub const DATA: u8 = 0x0;
     pub const HEADERS: u8 = 0x1;
@@ -26,16 +27,22 @@ pub mod kind {
 }
 
 /// Frame flags.
+#[allow(missing_docs)] // the RFC's names
 pub mod flag {
+    /// DATA and HEADERS.
     pub const END_STREAM: u8 = 0x1;
     /// SETTINGS and PING.
     pub const ACK: u8 = 0x1;
+    /// HEADERS and CONTINUATION.
     pub const END_HEADERS: u8 = 0x4;
+    /// DATA and HEADERS.
     pub const PADDED: u8 = 0x8;
+    /// HEADERS.
     pub const PRIORITY: u8 = 0x20;
 }
 
 /// SETTINGS identifiers (RFC 9113 §6.5.2).
+#[allow(missing_docs)] // the RFC's names, one value each
 pub mod setting {
     pub const HEADER_TABLE_SIZE: u16 = 0x1;
     pub const ENABLE_PUSH: u16 = 0x2;
@@ -84,8 +91,11 @@ pub const MAX_MAX_FRAME_SIZE: u32 = (1 << 24) - 1;
 /// A frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Head {
+    /// Payload length.
     pub length: usize,
+    /// One of [`kind`], or an unknown type.
     pub kind: u8,
+    /// Bits of [`flag`].
     pub flags: u8,
     /// The stream identifier, reserved bit cleared.
     pub stream: u32,
@@ -104,6 +114,7 @@ impl Head {
         }
     }
 
+    /// Whether `flag` is set.
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }

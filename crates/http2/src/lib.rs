@@ -8,11 +8,11 @@
 //!
 //! * [`conn::serve`] drives one connection for a [`Service`];
 //! * [`hpack`]: header compression (RFC 7541);
-//! * `frame`: the frame layer; [`head`]: request heads; [`body`]: streaming request bodies.
+//! * [`frame`]: the frame layer (also used by `tensorserve-load`'s client); [`head`]: request heads; [`body`]: streaming request bodies.
 
 pub mod body;
 pub mod conn;
-pub(crate) mod frame;
+pub mod frame;
 pub mod head;
 pub mod hpack;
 pub mod service;

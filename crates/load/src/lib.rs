@@ -14,7 +14,7 @@
 //!
 //! What is sent is a [`Target`]: [`HttpTarget`] speaks HTTP/1.1 over keep-alive hyper connections
 //! (TF Serving REST predict by default); [`GrpcTarget`] calls TF Serving's gRPC
-//! `PredictionService/Predict` over HTTP/2 (the `h2` crate, with a request encoded once by
+//! `PredictionService/Predict` over HTTP/2 (our own small client, with a request encoded once by
 //! `tensorserve-proto`'s messages).
 //!
 //! `main.rs` is a thin shell over [`cli::main`]; tests call [`run`] directly.

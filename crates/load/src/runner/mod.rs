@@ -236,6 +236,9 @@ impl<'a, C: Connection> Slot<'a, C> {
         if self.watchdog.deadline() + ctx.timeout / 8 < deadline {
             self.watchdog.as_mut().reset(deadline);
         }
+        if self.conn.as_ref().is_some_and(|conn| !conn.accepts_calls()) {
+            self.close();
+        }
         let outcome = {
             let (slot, watchdog) = (&mut self.conn, &mut self.watchdog);
             let attempt = async {

@@ -1,4 +1,4 @@
-//! TF Serving's gRPC `PredictionService/Predict`, over HTTP/2 on the `h2` crate.
+//! TF Serving's gRPC `PredictionService/Predict`, over HTTP/2 on our own client ([`super::http2`]).
 //!
 //! Each [`GrpcConnection`] is one HTTP/2 connection (opened eagerly, so a server that is down
 //! shows as [`ErrorKind::Connect`]), carrying one call at a time, like the HTTP target's
@@ -106,7 +106,6 @@ pub enum GrpcTargetError {
 /// A gRPC Predict endpoint; see the module docs.
 #[derive(Clone, Debug)]
 pub struct GrpcTarget {
-    addr: SocketAddr,
     template: Arc<Template>,
     /// The `PredictRequest`, encoded once (tests read it back).
     #[cfg(test)]
@@ -154,7 +153,6 @@ impl GrpcTarget {
             tensorserve_proto::MAX_MESSAGE_BYTES,
         );
         Ok(Self {
-            addr,
             template: Arc::new(template),
             #[cfg(test)]
             encoded,
@@ -167,7 +165,7 @@ impl Target for GrpcTarget {
     type Conn = GrpcConnection;
 
     async fn connect(&self) -> Result<GrpcConnection, ErrorKind> {
-        grpc_conn::connect(self.addr, Arc::clone(&self.template)).await
+        grpc_conn::connect(Arc::clone(&self.template)).await
     }
 
     fn describe(&self) -> String {

@@ -1,16 +1,8 @@
-//! One gRPC client connection on the `h2` crate directly: the pre-framed Predict request is sent
-//! as HEADERS and one DATA frame, the answer is read in full (framing checked, message not
-//! decoded) and its `grpc-status` decides success.
+//! One gRPC client connection on our HTTP/2 client ([`super::http2`]): the pre-framed Predict
+//! request goes out as HEADERS and DATA, the answer is read in full (framing checked, message
+//! not decoded) and its `grpc-status` decides success.
 //!
-//! tonic's client (what this replaces) wraps every call in a tower stack, a request and
-//! response body pipeline, an encoder and a decoder, and drives its HTTP/2 connection from a
-//! task of its own, so each call crossed tasks twice; it cost the client about 17.6 µs of CPU
-//! per call against 8.5-12 µs for the HTTP/1 target, and on a machine shared with the server a
-//! heavier client measures as a slower server. Here, as in [`super::http`], the connection is
-//! driven inside the call's own task ([`SelfWake`]), and nothing is built per call beyond h2's
-//! request head.
-//!
-//! What counts as what (the same split tonic's client made):
+//! What counts as what (the split gRPC's own clients make):
 //! * `grpc-status: 0` in the trailers (after exactly one well-framed message) is a success;
 //! * any other `grpc-status`, in the trailers or in a trailers-only answer, is
 //!   [`ErrorKind::GrpcStatus`] and keeps the connection; an answer that ends without a
@@ -18,21 +10,16 @@
 //! * an HTTP status other than 200 is [`ErrorKind::HttpStatus`];
 //! * a body that is not gRPC's length-prefixed framing, a reset stream or a broken connection
 //!   is [`ErrorKind::Io`] (the runner then opens a new connection).
+//!
+//! A connection the server is closing (GOAWAY) takes no new calls: the runner reopens it before
+//! the next call ([`Connection::accepts_calls`]), as a gRPC channel moves to a new transport.
 
-use std::future::poll_fn;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use h2::client::SendRequest;
-use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue, TE};
-use hyper::{Method, Request, Uri};
-use tokio::net::TcpStream;
+use bytes::{Buf, BufMut};
 
-use tensorserve_selfwake::SelfWake;
-
-use super::inline::exchange_beside;
+use super::http2::{self, Client, Part};
 use super::{Connection, ErrorKind};
 
 /// gRPC's message prefix: the compressed flag and a big-endian length.
@@ -44,10 +31,12 @@ const INTERNAL: i32 = 13;
 /// What every call sends, built once per target.
 #[derive(Debug)]
 pub(crate) struct Template {
-    uri: Uri,
-    headers: HeaderMap,
+    addr: SocketAddr,
+    /// `:authority`, `host:port`.
+    authority: String,
+    path: String,
     /// The request message with its gRPC prefix.
-    body: Bytes,
+    body: Vec<u8>,
     /// Largest answer message accepted.
     max_message: usize,
 }
@@ -55,143 +44,131 @@ pub(crate) struct Template {
 impl Template {
     /// A call of `path` on `addr` with the (unframed) `message`.
     pub(crate) fn new(addr: SocketAddr, path: &str, message: &[u8], max_message: usize) -> Self {
-        let uri = Uri::builder()
-            .scheme("http")
-            .authority(addr.to_string())
-            .path_and_query(path)
-            .build()
-            .expect("a socket address and a method path make a valid URI");
-        let mut headers = HeaderMap::with_capacity(2);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        headers.insert(TE, HeaderValue::from_static("trailers"));
-        let mut body = BytesMut::with_capacity(PREFIX + message.len());
+        let mut body = Vec::with_capacity(PREFIX + message.len());
         body.put_u8(0);
         body.put_u32(message.len() as u32);
         body.put_slice(message);
         Self {
-            uri,
-            headers,
-            body: body.freeze(),
+            addr,
+            authority: addr.to_string(),
+            path: path.to_owned(),
+            body,
             max_message,
         }
     }
 
-    /// The framed request message (tests read it back).
-    #[cfg(test)]
-    pub(crate) fn body(&self) -> &Bytes {
-        &self.body
+    /// The request's header fields, in the order gRPC's clients send them.
+    fn fields(&self) -> [(&[u8], &[u8]); 6] {
+        [
+            (b":method", b"POST"),
+            (b":scheme", b"http"),
+            (b":path", self.path.as_bytes()),
+            (b":authority", self.authority.as_bytes()),
+            (b"content-type", b"application/grpc"),
+            (b"te", b"trailers"),
+        ]
     }
 }
-
-/// h2's connection state machine (reads and writes the socket).
-type Driver = h2::client::Connection<TcpStream, Bytes>;
 
 /// One HTTP/2 connection to the gRPC port, carrying one call at a time.
+#[derive(Debug)]
 pub struct GrpcConnection {
-    send: SendRequest<Bytes>,
-    /// `None` once the connection has ended.
-    driver: Option<Pin<Box<Driver>>>,
+    client: Client,
     template: Arc<Template>,
-    inline: SelfWake,
 }
 
-impl std::fmt::Debug for GrpcConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcConnection")
-            .field("uri", &self.template.uri)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Opens a connection to `addr` for `template`'s calls.
-pub(crate) async fn connect(
-    addr: SocketAddr,
-    template: Arc<Template>,
-) -> Result<GrpcConnection, ErrorKind> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|_| ErrorKind::Connect)?;
-    // Requests are small and answered one at a time: never wait for Nagle.
-    stream.set_nodelay(true).map_err(|_| ErrorKind::Connect)?;
-    let (send, driver) = h2::client::Builder::new()
-        // Windows as large as the server's (1 MB), so a large answer is not throttled by the
-        // spec's 64 kB default.
-        .initial_window_size(1024 * 1024)
-        .initial_connection_window_size(1024 * 1024)
-        .handshake(stream)
-        .await
-        .map_err(|_| ErrorKind::Io)?;
+/// Opens a connection to `template`'s server.
+pub(crate) async fn connect(template: Arc<Template>) -> Result<GrpcConnection, ErrorKind> {
     Ok(GrpcConnection {
-        send,
-        driver: Some(Box::pin(driver)),
+        client: Client::connect(template.addr).await?,
         template,
-        inline: SelfWake::default(),
     })
 }
 
 impl Connection for GrpcConnection {
     async fn call(&mut self) -> Result<(), ErrorKind> {
-        let Self {
-            send,
-            driver,
-            template,
-            inline,
-        } = self;
-        if driver.is_none() {
-            return Err(ErrorKind::Io);
+        let t = &*self.template;
+        let mut answer = GrpcAnswer::new(t.max_message);
+        self.client.call(&t.fields(), &t.body, &mut answer).await?;
+        answer.outcome()
+    }
+
+    fn accepts_calls(&self) -> bool {
+        self.client.accepts_calls()
+    }
+}
+
+/// What a call's answer said, gathered as it arrives.
+#[derive(Debug)]
+struct GrpcAnswer {
+    part: Part,
+    /// `:status`, once read (`Err` when it is not a number).
+    http_status: Option<Result<u16, ()>>,
+    /// `grpc-status` in the head (a trailers-only answer) and in the trailers.
+    head_status: Option<i32>,
+    trailer_status: Option<i32>,
+    trailers: bool,
+    framing: Framing,
+}
+
+impl GrpcAnswer {
+    fn new(max_message: usize) -> Self {
+        Self {
+            part: Part::Head,
+            http_status: None,
+            head_status: None,
+            trailer_status: None,
+            trailers: false,
+            framing: Framing::new(max_message),
         }
-        exchange_beside(inline, driver, exchange(send, template)).await
+    }
+
+    fn outcome(&self) -> Result<(), ErrorKind> {
+        match self.http_status {
+            Some(Ok(200)) => {}
+            Some(Ok(code)) => return Err(ErrorKind::HttpStatus(code)),
+            Some(Err(())) | None => return Err(ErrorKind::Io),
+        }
+        // A trailers-only answer (an error before any message) carries its status in the head.
+        let status = if self.trailers {
+            self.trailer_status
+        } else {
+            self.head_status
+        };
+        match status {
+            Some(0) if self.framing.messages == 1 && self.framing.at_boundary() => Ok(()),
+            Some(0) => Err(ErrorKind::Io),
+            Some(code) => Err(ErrorKind::GrpcStatus(code)),
+            None => Err(ErrorKind::GrpcStatus(INTERNAL)),
+        }
     }
 }
 
-/// Sends the request and reads the whole answer; the connection must be driven meanwhile.
-async fn exchange(send: &mut SendRequest<Bytes>, t: &Template) -> Result<(), ErrorKind> {
-    // Waits only if the server's concurrent-stream limit is reached (one call at a time here).
-    poll_fn(|cx| send.poll_ready(cx))
-        .await
-        .map_err(|_| ErrorKind::Io)?;
-    let mut request = Request::new(());
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = t.uri.clone();
-    *request.headers_mut() = t.headers.clone();
-    let (response, mut stream) = send
-        .send_request(request, false)
-        .map_err(|_| ErrorKind::Io)?;
-    stream
-        .send_data(t.body.clone(), true)
-        .map_err(|_| ErrorKind::Io)?;
-    let response = response.await.map_err(|_| ErrorKind::Io)?;
-    let (head, mut body) = response.into_parts();
-    if head.status != 200 {
-        return Err(ErrorKind::HttpStatus(head.status.as_u16()));
+impl http2::Answer for GrpcAnswer {
+    fn block(&mut self, part: Part) {
+        self.part = part;
+        self.trailers |= part == Part::Trailers;
     }
-    let mut framing = Framing::new(t.max_message);
-    while let Some(chunk) = body.data().await {
-        let chunk = chunk.map_err(|_| ErrorKind::Io)?;
-        // Only fails once the stream is closed, which the next read reports.
-        let _ = body.flow_control().release_capacity(chunk.len());
-        framing.push(&chunk)?;
+
+    fn field(&mut self, name: &[u8], value: &[u8]) {
+        match (self.part, name) {
+            (Part::Head, b":status") => {
+                self.http_status = Some(number(value).ok_or(()));
+            }
+            (Part::Head, b"grpc-status") => self.head_status = number(value),
+            (Part::Trailers, b"grpc-status") => self.trailer_status = number(value),
+            _ => {}
+        }
     }
-    let trailers = body.trailers().await.map_err(|_| ErrorKind::Io)?;
-    // A trailers-only answer (an error before any message) carries its status in the headers.
-    let status = match &trailers {
-        Some(trailers) => grpc_status(trailers),
-        None => grpc_status(&head.headers),
-    };
-    match status {
-        Some(0) if framing.messages == 1 && framing.at_boundary() => Ok(()),
-        Some(0) => Err(ErrorKind::Io),
-        Some(code) => Err(ErrorKind::GrpcStatus(code)),
-        None => Err(ErrorKind::GrpcStatus(INTERNAL)),
+
+    fn data(&mut self, chunk: &[u8]) -> Result<(), ErrorKind> {
+        self.framing.push(chunk)
     }
 }
 
-/// The `grpc-status` in `headers`, if there is one that parses.
-fn grpc_status(headers: &HeaderMap) -> Option<i32> {
-    std::str::from_utf8(headers.get("grpc-status")?.as_bytes())
-        .ok()?
-        .parse()
-        .ok()
+/// A header value read as a decimal number (`:status`, `grpc-status`).
+fn number<T: std::str::FromStr>(value: &[u8]) -> Option<T> {
+    std::str::from_utf8(value).ok()?.parse().ok()
 }
 
 /// Follows gRPC's length-prefixed framing across DATA chunks without keeping the messages.
@@ -294,19 +271,82 @@ mod tests {
     }
 
     #[test]
-    fn statuses_are_read_from_headers() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(grpc_status(&headers), None);
-        headers.insert("grpc-status", HeaderValue::from_static("5"));
-        assert_eq!(grpc_status(&headers), Some(5));
-        headers.insert("grpc-status", HeaderValue::from_static("x"));
-        assert_eq!(grpc_status(&headers), None);
+    fn statuses_decide_the_outcome() {
+        use http2::Answer as _;
+        let answer = |blocks: &[(Part, &[(&str, &str)])], body: &[u8]| {
+            let mut a = GrpcAnswer::new(100);
+            for (part, fields) in blocks {
+                a.block(*part);
+                for (name, value) in *fields {
+                    a.field(name.as_bytes(), value.as_bytes());
+                }
+                if *part == Part::Head {
+                    a.data(body).unwrap();
+                }
+            }
+            a.outcome()
+        };
+        let ok = framed(0, b"x");
+        let head: &[(&str, &str)] = &[(":status", "200")];
+        assert_eq!(
+            answer(
+                &[
+                    (Part::Head, head),
+                    (Part::Trailers, &[("grpc-status", "0")])
+                ],
+                &ok
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            answer(
+                &[
+                    (Part::Head, head),
+                    (Part::Trailers, &[("grpc-status", "9")])
+                ],
+                &ok
+            ),
+            Err(ErrorKind::GrpcStatus(9))
+        );
+        assert_eq!(
+            answer(&[(Part::Head, head), (Part::Trailers, &[])], &ok),
+            Err(ErrorKind::GrpcStatus(INTERNAL)),
+            "no grpc-status"
+        );
+        assert_eq!(
+            answer(
+                &[(Part::Head, &[(":status", "200"), ("grpc-status", "5")])],
+                b""
+            ),
+            Err(ErrorKind::GrpcStatus(5)),
+            "trailers-only"
+        );
+        assert_eq!(
+            answer(&[(Part::Head, &[(":status", "503")])], b""),
+            Err(ErrorKind::HttpStatus(503))
+        );
+        assert_eq!(
+            answer(&[(Part::Head, &[(":status", "2x0")])], b""),
+            Err(ErrorKind::Io)
+        );
+        assert_eq!(
+            answer(
+                &[
+                    (Part::Head, head),
+                    (Part::Trailers, &[("grpc-status", "0")])
+                ],
+                b""
+            ),
+            Err(ErrorKind::Io),
+            "success without a message"
+        );
     }
 
     #[test]
     fn the_template_frames_the_message() {
         let t = Template::new("127.0.0.1:1".parse().unwrap(), "/a/B", b"abc", 10);
-        assert_eq!(t.body().as_ref(), &[0, 0, 0, 0, 3, b'a', b'b', b'c']);
-        assert_eq!(t.uri.to_string(), "http://127.0.0.1:1/a/B");
+        assert_eq!(t.body, [0, 0, 0, 0, 3, b'a', b'b', b'c']);
+        assert_eq!(t.fields()[2], (&b":path"[..], &b"/a/B"[..]));
+        assert_eq!(t.fields()[3], (&b":authority"[..], &b"127.0.0.1:1"[..]));
     }
 }

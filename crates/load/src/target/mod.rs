@@ -8,6 +8,7 @@
 pub mod grpc;
 mod grpc_conn;
 pub mod http;
+mod http2;
 mod inline;
 
 use std::fmt;
@@ -32,6 +33,13 @@ pub trait Connection: Send + 'static {
     /// which [`ErrorKind::keeps_connection`] is false, the runner drops the connection and opens
     /// a new one for the next request.
     fn call(&mut self) -> impl Future<Output = Result<(), ErrorKind>> + Send;
+
+    /// Whether the next request may go on this connection. `false` when the server said it is
+    /// closing it (an HTTP/2 GOAWAY): the runner then opens a new one first, without counting
+    /// an error, as gRPC's channels move to a new transport.
+    fn accepts_calls(&self) -> bool {
+        true
+    }
 }
 
 /// Why a request did not succeed. Ordered so reports list them in a stable order.
