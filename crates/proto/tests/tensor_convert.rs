@@ -415,3 +415,42 @@ fn trait_conversions_match_the_functions() {
     assert_eq!(Tensor::try_from(&p).unwrap(), t);
     assert_eq!(Tensor::try_from(p).unwrap(), t);
 }
+
+/// The owned decode moves a typed field that holds exactly the tensor's values; every proto,
+/// moved or not, must decode to what the borrowing decode gives (errors included).
+#[test]
+fn owned_decode_matches_borrowed_decode() {
+    let mut cases = Vec::new();
+    for data in samples() {
+        for dims in [&[6][..], &[2, 3], &[3], &[8], &[0], &[]] {
+            for encoding in [TensorEncoding::TypedFields, TensorEncoding::TensorContent] {
+                let six = Tensor::new(vec![6], data.clone()).unwrap();
+                let mut p = tensor_to_proto(&six, encoding);
+                p.tensor_shape = shape(dims);
+                cases.push(p);
+            }
+        }
+    }
+    // Exact length but content present (content wins), a bad dtype, a negative dimension.
+    let mut content_wins = proto(DataType::DtFloat, &[2]);
+    content_wins.float_val = vec![1.0, 2.0];
+    content_wins.tensor_content = [3.0f32, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    cases.push(content_wins);
+    let mut bad_dtype = proto(DataType::DtInvalid, &[2]);
+    bad_dtype.float_val = vec![1.0, 2.0];
+    cases.push(bad_dtype);
+    let mut bad_dim = proto(DataType::DtFloat, &[-2]);
+    bad_dim.float_val = vec![1.0, 2.0];
+    cases.push(bad_dim);
+    for p in cases {
+        let borrowed = tensor_from_proto(&p);
+        let owned = tensor_from_proto_owned(p.clone());
+        match (&borrowed, &owned) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{p:?}"),
+            (Err(a), Err(b)) => {
+                assert_eq!((a.code(), a.message()), (b.code(), b.message()), "{p:?}")
+            }
+            _ => panic!("{p:?}: borrowed {borrowed:?}, owned {owned:?}"),
+        }
+    }
+}

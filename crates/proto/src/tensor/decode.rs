@@ -20,10 +20,47 @@ pub fn tensor_from_proto_with_limit(
     decode(proto, || proto.string_val.clone(), max_bytes)
 }
 
-/// Decodes a tensor it owns, moving `string_val` instead of copying it.
+/// Decodes a tensor it owns, moving `string_val` instead of copying it, and the typed field
+/// of a numeric tensor when it holds exactly the tensor's values (the common case: no
+/// broadcast, no conversion), so that no second vector is allocated.
 pub fn tensor_from_proto_owned(mut proto: TensorProto) -> Result<Tensor, Status> {
+    if let Some(tensor) = move_exact_field(&mut proto)? {
+        return Ok(tensor);
+    }
     let strings = std::mem::take(&mut proto.string_val);
     decode(&proto, || strings, DEFAULT_MAX_TENSOR_BYTES)
+}
+
+/// The tensor with its typed field moved in, when that field holds exactly its `n` values
+/// and no `tensor_content` overrides it; `None` for every other case, which [`decode`] handles.
+fn move_exact_field(proto: &mut TensorProto) -> Result<Option<Tensor>, Status> {
+    if !proto.tensor_content.is_empty() {
+        return Ok(None);
+    }
+    let (shape, n) = shape_from_proto(proto.tensor_shape.as_ref())?;
+    let dtype = dtype_from_proto(proto.dtype)?;
+    fn exact<T>(field: &mut Vec<T>, n: usize) -> Option<Vec<T>> {
+        (n > 0 && field.len() == n).then(|| std::mem::take(field))
+    }
+    let data = match dtype {
+        DType::F32 => exact(&mut proto.float_val, n).map(TensorData::F32),
+        DType::F64 => exact(&mut proto.double_val, n).map(TensorData::F64),
+        DType::I32 => exact(&mut proto.int_val, n).map(TensorData::I32),
+        DType::I64 => exact(&mut proto.int64_val, n).map(TensorData::I64),
+        DType::U32 => exact(&mut proto.uint32_val, n).map(TensorData::U32),
+        DType::U64 => exact(&mut proto.uint64_val, n).map(TensorData::U64),
+        DType::Bool => exact(&mut proto.bool_val, n).map(TensorData::Bool),
+        _ => None,
+    };
+    match data {
+        Some(data) => {
+            if let Some(width) = dtype.size_of() {
+                check_bytes(n, n.saturating_mul(width), DEFAULT_MAX_TENSOR_BYTES, false)?;
+            }
+            Tensor::new(shape, data).map(Some)
+        }
+        None => Ok(None),
+    }
 }
 
 fn decode(

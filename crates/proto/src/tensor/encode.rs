@@ -21,8 +21,17 @@ pub fn tensor_into_proto(tensor: Tensor, encoding: TensorEncoding) -> TensorProt
     let mut proto = header(&tensor);
     match encoding {
         TensorEncoding::TypedFields => {
+            // The values move into their field when it has the tensor's element type: no
+            // copy and no second allocation per output.
             let (_, data) = tensor.into_parts();
             match data {
+                TensorData::F32(v) => proto.float_val = v,
+                TensorData::F64(v) => proto.double_val = v,
+                TensorData::I32(v) => proto.int_val = v,
+                TensorData::I64(v) => proto.int64_val = v,
+                TensorData::U32(v) => proto.uint32_val = v,
+                TensorData::U64(v) => proto.uint64_val = v,
+                TensorData::Bool(v) => proto.bool_val = v,
                 TensorData::String(v) => proto.string_val = v,
                 other => fill_fields(&mut proto, &other),
             }
