@@ -14,6 +14,10 @@
 //! below). Decode errors name these types rather than `PredictRequest`: callers that report
 //! them decode the bytes as `PredictRequest` again for its message.
 
+mod response;
+
+pub use response::PredictOutputs;
+
 use crate::tensorflow::TensorProto;
 use crate::tensorflow::serving::{
     ModelSpec, PredictRequest, PredictResponse, PredictStreamedOptions, predict_request,
@@ -117,7 +121,7 @@ impl PredictRequestEntries {
 impl PredictResponseEntries {
     /// An output entry as the map would encode it: no value when the tensor is the default.
     pub fn entry(key: String, value: TensorProto) -> TensorEntry {
-        let value = (value != TensorProto::default()).then(|| Box::new(value));
+        let value = is_written(&value).then(|| Box::new(value));
         TensorEntry { key, value }
     }
 
@@ -132,6 +136,12 @@ impl PredictResponseEntries {
                 .collect(),
         }
     }
+}
+
+/// Whether a map entry writes its value: not when it equals the default. The cheap fields are
+/// looked at first, since a converted tensor always has a dtype and a shape.
+fn is_written(proto: &TensorProto) -> bool {
+    proto.dtype != 0 || proto.tensor_shape.is_some() || *proto != TensorProto::default()
 }
 
 #[cfg(test)]

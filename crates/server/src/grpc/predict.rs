@@ -7,10 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost::Message;
 use tensorserve_core::signature::{CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD};
 use tensorserve_core::{SignatureDef, Started, Status, Tensor};
-use tensorserve_proto::predict_wire::{
-    Inputs, PredictRequestEntries, PredictResponseEntries, TensorEntry,
-};
-use tensorserve_proto::tensor::{TensorEncoding, tensor_from_proto_owned, tensor_into_proto};
+use tensorserve_proto::predict_wire::{Inputs, PredictOutputs, PredictRequestEntries};
+use tensorserve_proto::tensor::{TensorEncoding, tensor_from_proto_owned};
 use tensorserve_proto::tensorflow::serving::ModelSpec;
 use tensorserve_proto::tensorflow::serving::model_spec::VersionChoice as ProtoChoice;
 
@@ -102,15 +100,10 @@ fn predict_inputs(
     Ok(tensors)
 }
 
-/// The outputs as the response's entries, in alias order (the map's).
-fn predict_outputs(
-    outputs: BTreeMap<String, Tensor>,
-    encoding: TensorEncoding,
-) -> Vec<TensorEntry> {
-    outputs
-        .into_iter()
-        .map(|(alias, t)| PredictResponseEntries::entry(alias, tensor_into_proto(t, encoding)))
-        .collect()
+/// The outputs as the response will write them, in alias order (the map's); the model spec
+/// is set by [`response`].
+fn predict_outputs(outputs: BTreeMap<String, Tensor>, encoding: TensorEncoding) -> PredictOutputs {
+    PredictOutputs::new(outputs, encoding, None)
 }
 
 /// Predict (`predict_util.cc`): resolve, admit, check and convert the inputs, run, convert the
@@ -122,7 +115,7 @@ pub(super) async fn predict(
     state: &AppState,
     encoding: TensorEncoding,
     mut request: PredictRequestEntries,
-) -> Result<PredictResponseEntries, Status> {
+) -> Result<PredictOutputs, Status> {
     let (name, choice, sig) = resolve_spec_owned(request.model_spec.take())?;
     let handle = state.manager().lookup(&name, &choice)?;
     let permit = state.admission().admit(&name).await?;
@@ -175,7 +168,7 @@ pub(super) fn predict_now(
     state: &AppState,
     encoding: TensorEncoding,
     mut request: PredictRequestEntries,
-) -> Result<Result<PredictResponseEntries, Status>, PredictRequestEntries> {
+) -> Result<Result<PredictOutputs, Status>, PredictRequestEntries> {
     if state.batching() {
         return Err(request);
     }
@@ -233,7 +226,7 @@ fn run_unbatched(
     output_filter: &[String],
     check: bool,
     encoding: TensorEncoding,
-) -> Result<(Vec<TensorEntry>, String), Status> {
+) -> Result<(PredictOutputs, String), Status> {
     let inputs = predict_inputs(model, &sig, inputs, output_filter, check)?;
     let outputs = model.run(&sig, inputs, output_filter)?;
     Ok((predict_outputs(outputs, encoding), sig))
@@ -244,16 +237,14 @@ fn response(
     name: String,
     sig: String,
     version: i64,
-    outputs: Vec<TensorEntry>,
-) -> PredictResponseEntries {
-    PredictResponseEntries {
-        model_spec: Some(ModelSpec {
-            name,
-            signature_name: sig,
-            version_choice: Some(ProtoChoice::Version(version)),
-        }),
-        outputs,
-    }
+    mut outputs: PredictOutputs,
+) -> PredictOutputs {
+    outputs.model_spec = Some(ModelSpec {
+        name,
+        signature_name: sig,
+        version_choice: Some(ProtoChoice::Version(version)),
+    });
+    outputs
 }
 
 /// Model work above this, though fast enough to run on an async worker, is not run inside the
@@ -290,7 +281,7 @@ async fn predict_batched(
     encoding: TensorEncoding,
     permit: Permit,
     size: usize,
-) -> Result<Vec<TensorEntry>, Status> {
+) -> Result<PredictOutputs, Status> {
     let decoder = model.clone();
     let (sig, output_filter, tensors) = execution::cpu(size, move || {
         let tensors = predict_inputs(&decoder, &sig, inputs, &output_filter, check)?;

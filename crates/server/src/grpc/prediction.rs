@@ -8,7 +8,7 @@ use std::time::Instant;
 use prost::Message;
 use tensorserve_core::signature::{CLASSIFY_METHOD, REGRESS_METHOD};
 use tensorserve_core::{Status, Tensor, TensorData};
-use tensorserve_proto::predict_wire::{PredictRequestEntries, PredictResponseEntries};
+use tensorserve_proto::predict_wire::PredictRequestEntries;
 use tensorserve_proto::tensor::TensorEncoding;
 use tensorserve_proto::tensorflow::Example;
 use tensorserve_proto::tensorflow::serving::inference_result::Result as InferenceOutcome;
@@ -305,7 +305,7 @@ impl PredictionService for PredictionServiceImpl {
             Api::Predict,
             &name,
             started,
-            result.map(PredictResponseEntries::into_response),
+            result.map(|outputs| outputs.into_entries().into_response()),
         )
     }
 
