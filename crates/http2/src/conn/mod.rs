@@ -9,12 +9,13 @@
 //!
 //! The modules: [`recv`] handles frames from the peer ([`control`] those about the
 //! connection), [`send`] writes answers under the
-//! peer's flow control, [`calls`] runs calls, [`streams`] holds per-stream state, and
-//! [`keep_alive`] pings a silent peer.
+//! peer's flow control ([`memo`] reuses the header blocks of fixed answers), [`calls`] runs
+//! calls, [`streams`] holds per-stream state, and [`keep_alive`] pings a silent peer.
 
 mod calls;
 mod control;
 mod keep_alive;
+mod memo;
 mod recv;
 mod send;
 mod streams;
@@ -152,6 +153,10 @@ struct Conn<IO, S: Service> {
     head_buf: BytesMut,
     /// Scratch for encoding header blocks.
     block: Vec<u8>,
+    /// The last blocks of fixed heads and trailers, reused while the encoder's table is
+    /// unchanged.
+    head_memo: memo::Memo,
+    trailers_memo: memo::Memo,
     /// Scratch for the ids of streams with something to send.
     sending: Vec<u32>,
 }
@@ -205,6 +210,8 @@ where
             streaming_bodies: false,
             head_buf: BytesMut::new(),
             block: Vec::with_capacity(256),
+            head_memo: memo::Memo::default(),
+            trailers_memo: memo::Memo::default(),
             sending: Vec::new(),
         }
     }

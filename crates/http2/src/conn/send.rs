@@ -83,14 +83,25 @@ where
     ) {
         let mut block = std::mem::take(&mut self.block);
         block.clear();
-        let mut digits = itoa::Buffer::new();
-        let status = digits.format(status);
-        let mut length_digits = itoa::Buffer::new();
-        let length = length.map(|n| length_digits.format(n));
-        let fields = std::iter::once((&b":status"[..], status.as_bytes()))
-            .chain(fields_of(headers))
-            .chain(length.map(|l| (&b"content-length"[..], l.as_bytes())));
-        self.encoder.encode(fields, &mut block);
+        let fixed = match headers {
+            Fields::Static(list) if length.is_none() => Some(*list),
+            _ => None,
+        };
+        let generation = self.encoder.generation();
+        if !fixed.is_some_and(|list| self.head_memo.reuse(list, status, generation, &mut block)) {
+            let mut digits = itoa::Buffer::new();
+            let status_text = digits.format(status);
+            let mut length_digits = itoa::Buffer::new();
+            let length = length.map(|n| length_digits.format(n));
+            let fields = std::iter::once((&b":status"[..], status_text.as_bytes()))
+                .chain(fields_of(headers))
+                .chain(length.map(|l| (&b"content-length"[..], l.as_bytes())));
+            self.encoder.encode(fields, &mut block);
+            if let Some(list) = fixed {
+                let generations = (generation, self.encoder.generation());
+                self.head_memo.keep(list, status, generations, &block);
+            }
+        }
         frame::put_header_block(
             &mut self.out,
             id,
@@ -105,7 +116,18 @@ where
     fn write_trailers(&mut self, id: u32, trailers: &Fields) {
         let mut block = std::mem::take(&mut self.block);
         block.clear();
-        self.encoder.encode(fields_of(trailers), &mut block);
+        let fixed = match trailers {
+            Fields::Static(list) => Some(*list),
+            Fields::Map(_) => None,
+        };
+        let generation = self.encoder.generation();
+        if !fixed.is_some_and(|list| self.trailers_memo.reuse(list, 0, generation, &mut block)) {
+            self.encoder.encode(fields_of(trailers), &mut block);
+            if let Some(list) = fixed {
+                let generations = (generation, self.encoder.generation());
+                self.trailers_memo.keep(list, 0, generations, &block);
+            }
+        }
         frame::put_header_block(&mut self.out, id, &block, true, self.streams.peer_max_frame);
         self.block = block;
     }

@@ -27,6 +27,9 @@ pub struct Encoder {
     /// Set by [`Encoder::set_peer_table_size`]: the smallest size the table had since the last
     /// block (§4.2), to signal before the final one.
     pending_min: Option<usize>,
+    /// Changes whenever the next block for the same fields could differ (an insertion, a size
+    /// change): see [`Encoder::generation`].
+    generation: u64,
 }
 
 impl Default for Encoder {
@@ -41,6 +44,7 @@ impl Encoder {
         Encoder {
             table: DynamicTable::new(DEFAULT_TABLE_SIZE),
             pending_min: None,
+            generation: 0,
         }
     }
 
@@ -55,6 +59,13 @@ impl Encoder {
         }
         self.pending_min = Some(smallest);
         self.table.set_max_size(used);
+        self.generation += 1;
+    }
+
+    /// A number that stays the same as long as encoding the same fields gives the same bytes:
+    /// a block whose encoding left it unchanged can be reused as is while it does not change.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Appends one header block for `fields` (names already lowercase) to `dst`.
@@ -64,6 +75,8 @@ impl Encoder {
         dst: &mut Vec<u8>,
     ) {
         if let Some(smallest) = self.pending_min.take() {
+            // The next block will not carry the size update this one does.
+            self.generation += 1;
             if smallest < self.table.max_size() {
                 integer::encode(dst, 0x20, 5, smallest);
             }
@@ -104,6 +117,7 @@ impl Encoder {
         string(value, dst);
         if indexing {
             self.table.insert(name, value);
+            self.generation += 1;
         }
     }
 
