@@ -386,3 +386,46 @@ fn protocol_breaches_break_the_connection() {
         );
     }
 }
+
+/// Whatever a server sends, the state answers with `Ok` or `Err(Io)`, never a panic: random
+/// frames (every type, random flags and streams, payloads of random length, well-formed ones
+/// mixed in so that calls get far enough to meet the rest).
+#[test]
+fn random_frames_never_panic() {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..2_000 {
+        let body = vec![1; (next() % 70_000) as usize];
+        let (mut state, _) = started(&body);
+        let mut server = Server::new();
+        let mut out = Vec::new();
+        for _ in 0..(next() % 12) {
+            let mut bytes = Vec::new();
+            match next() % 4 {
+                0 => bytes = server.headers(1, &[(":status", "200")], next() % 2 == 0),
+                1 => frame::put_data(&mut bytes, 1, &[0; 7], next() % 2 == 0),
+                _ => {
+                    let len = (next() % 24) as usize;
+                    let payload: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                    let kind = (next() % 11) as u8;
+                    let stream = [0, 1, 3, 2][(next() % 4) as usize];
+                    frame::put_head(&mut bytes, len, kind, next() as u8, stream);
+                    bytes.extend_from_slice(&payload);
+                }
+            }
+            let outcome = frames(&bytes).into_iter().try_for_each(|(head, payload)| {
+                state.on_frame(head, &payload, &mut out, &mut Log::default())
+            });
+            state.send_body(&body, &mut out);
+            if outcome.is_err() {
+                assert_eq!(outcome, Err(ErrorKind::Io));
+                break;
+            }
+        }
+    }
+}
