@@ -84,24 +84,20 @@ where
         let mut block = std::mem::take(&mut self.block);
         block.clear();
         let fixed = match headers {
-            Fields::Static(list) if length.is_none() => Some(*list),
+            Fields::Static(list) if length.is_none() => Some((*list, status)),
             _ => None,
         };
-        let generation = self.encoder.generation();
-        if !fixed.is_some_and(|list| self.head_memo.reuse(list, status, generation, &mut block)) {
-            let mut digits = itoa::Buffer::new();
-            let status_text = digits.format(status);
-            let mut length_digits = itoa::Buffer::new();
-            let length = length.map(|n| length_digits.format(n));
-            let fields = std::iter::once((&b":status"[..], status_text.as_bytes()))
-                .chain(fields_of(headers))
-                .chain(length.map(|l| (&b"content-length"[..], l.as_bytes())));
-            self.encoder.encode(fields, &mut block);
-            if let Some(list) = fixed {
-                let generations = (generation, self.encoder.generation());
-                self.head_memo.keep(list, status, generations, &block);
-            }
-        }
+        self.head_memo
+            .write(&mut self.encoder, fixed, &mut block, |encoder, block| {
+                let mut digits = itoa::Buffer::new();
+                let status = digits.format(status);
+                let mut length_digits = itoa::Buffer::new();
+                let length = length.map(|n| length_digits.format(n));
+                let fields = std::iter::once((&b":status"[..], status.as_bytes()))
+                    .chain(fields_of(headers))
+                    .chain(length.map(|l| (&b"content-length"[..], l.as_bytes())));
+                encoder.encode(fields, block);
+            });
         frame::put_header_block(
             &mut self.out,
             id,
@@ -117,17 +113,13 @@ where
         let mut block = std::mem::take(&mut self.block);
         block.clear();
         let fixed = match trailers {
-            Fields::Static(list) => Some(*list),
+            Fields::Static(list) => Some((*list, 0)),
             Fields::Map(_) => None,
         };
-        let generation = self.encoder.generation();
-        if !fixed.is_some_and(|list| self.trailers_memo.reuse(list, 0, generation, &mut block)) {
-            self.encoder.encode(fields_of(trailers), &mut block);
-            if let Some(list) = fixed {
-                let generations = (generation, self.encoder.generation());
-                self.trailers_memo.keep(list, 0, generations, &block);
-            }
-        }
+        self.trailers_memo
+            .write(&mut self.encoder, fixed, &mut block, |encoder, block| {
+                encoder.encode(fields_of(trailers), block);
+            });
         frame::put_header_block(&mut self.out, id, &block, true, self.streams.peer_max_frame);
         self.block = block;
     }
