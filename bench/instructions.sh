@@ -8,10 +8,13 @@
 # workers, blocking pool, batch threads). The kernel's share (syscalls, context switches) is
 # not counted: compare CPU time per request in serving.sh for that. Under valgrind every
 # request is ~50x slower, so the server's work-time estimate (crates/server/src/execution.rs)
-# keeps model work on the blocking pool: the counts are those of the blocking-pool path.
+# keeps model work on the blocking pool: the counts are those of the blocking-pool path, unless
+# INLINE=1, which builds the server with the `measure-inline` feature (profiling profile) so
+# that fast models take the immediate path they take natively (docs/grpc-parity.md).
 #
 # Usage: bench/instructions.sh [rest|grpc] [MODEL] [CONNECTIONS]   (rest, half_plus_two, 1)
-# Environment: TS (the tensorserve binary; default: build --release), SECONDS (load run, 20),
+# Environment: TS (the tensorserve binary; default: build --release), INLINE (1: build and count
+# the immediate path, see above), SECONDS (load run, 20),
 # PORT_BASE (18700), EXTRA_FLAGS (more server flags, e.g. batching), KEEP (keep callgrind.out
 # in this directory for callgrind_annotate).
 set -euo pipefail
@@ -28,7 +31,10 @@ TARGET=${CARGO_TARGET_DIR:-target}
 
 command -v valgrind >/dev/null || { apt-get install -y valgrind >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y valgrind >/dev/null; }; }
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-if [ -z "${TS:-}" ]; then
+if [ -n "${INLINE:-}" ]; then
+    cargo build --profile profiling --locked --quiet -p tensorserve --features tensorserve/measure-inline
+    TS=$TARGET/profiling/tensorserve
+elif [ -z "${TS:-}" ]; then
     cargo build --release --locked --quiet -p tensorserve -p tensorserve-bench-client
     TS=$TARGET/release/tensorserve
 fi

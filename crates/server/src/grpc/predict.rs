@@ -248,8 +248,13 @@ fn response(
 }
 
 /// Model work above this, though fast enough to run on an async worker, is not run inside the
-/// connection's task (see [`spread_if_heavy`]).
-const SPREAD_ABOVE: std::time::Duration = std::time::Duration::from_micros(20);
+/// connection's task (see [`spread_if_heavy`]). Raised with `measure-inline`, as
+/// [`execution::INLINE_LIMIT`] is.
+const SPREAD_ABOVE: std::time::Duration = if cfg!(feature = "measure-inline") {
+    std::time::Duration::from_millis(100)
+} else {
+    std::time::Duration::from_micros(20)
+};
 
 /// Whether the model's measured work is above [`SPREAD_ABOVE`].
 fn is_heavy(cost: &execution::WorkCost) -> bool {
