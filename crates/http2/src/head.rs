@@ -172,7 +172,8 @@ impl<'a> HeadBuilder<'a> {
             if !self.fields.is_empty() {
                 return self.fail(Malformed::BadPseudo);
             }
-            let span = self.push(name, value);
+            // Only a pseudo-header's value is ever read: its name is not kept.
+            let span = self.push(b"", value);
             let slot = match pseudo {
                 b"method" => &mut self.method,
                 b"scheme" => &mut self.scheme,
