@@ -17,7 +17,7 @@ use prost::encoding::{
 use tensorserve_core::{Tensor, TensorData};
 
 use super::{PredictResponseEntries, is_written};
-use crate::tensor::{TensorEncoding, tensor_into_proto};
+use crate::tensor::{TensorEncoding, encode, tensor_into_proto};
 use crate::tensorflow::TensorProto;
 use crate::tensorflow::serving::ModelSpec;
 
@@ -204,9 +204,9 @@ fn write_tensor(tensor: &Tensor, buf: &mut impl BufMut) {
     write_values(tensor.data(), buf);
 }
 
-/// A dimension as `Dim.size`'s varint (`i64`, as [`tensor_into_proto`] converts it).
+/// A dimension as `Dim.size`'s varint, converted as [`tensor_into_proto`] converts it.
 fn dim_size(d: usize) -> u64 {
-    i64::try_from(d).unwrap_or(i64::MAX) as u64
+    encode::dim_size(d) as u64
 }
 
 fn shape_len(shape: &[usize]) -> usize {

@@ -17,57 +17,33 @@ pub fn tensor_from_proto_with_limit(
     proto: &TensorProto,
     max_bytes: usize,
 ) -> Result<Tensor, Status> {
-    decode(proto, || proto.string_val.clone(), max_bytes)
+    decode(Source::Borrowed(proto), max_bytes)
 }
 
-/// Decodes a tensor it owns, moving `string_val` instead of copying it, and the typed field
-/// of a numeric tensor when it holds exactly the tensor's values (the common case: no
-/// broadcast, no conversion), so that no second vector is allocated.
+/// Decodes a tensor it owns, moving its values instead of copying them where they need no
+/// change: `string_val`, and the typed field of a tensor whose element type it holds when it
+/// has exactly the tensor's values (no broadcast), so that no second vector is allocated.
 pub fn tensor_from_proto_owned(mut proto: TensorProto) -> Result<Tensor, Status> {
-    if let Some(tensor) = move_exact_field(&mut proto)? {
-        return Ok(tensor);
-    }
-    let strings = std::mem::take(&mut proto.string_val);
-    decode(&proto, || strings, DEFAULT_MAX_TENSOR_BYTES)
+    decode(Source::Owned(&mut proto), DEFAULT_MAX_TENSOR_BYTES)
 }
 
-/// The tensor with its typed field moved in, when that field holds exactly its `n` values
-/// and no `tensor_content` overrides it; `None` for every other case, which [`decode`] handles.
-fn move_exact_field(proto: &mut TensorProto) -> Result<Option<Tensor>, Status> {
-    if !proto.tensor_content.is_empty() {
-        return Ok(None);
-    }
-    let (shape, n) = shape_from_proto(proto.tensor_shape.as_ref())?;
-    let dtype = dtype_from_proto(proto.dtype)?;
-    fn exact<T>(field: &mut Vec<T>, n: usize) -> Option<Vec<T>> {
-        (n > 0 && field.len() == n).then(|| std::mem::take(field))
-    }
-    let data = match dtype {
-        DType::F32 => exact(&mut proto.float_val, n).map(TensorData::F32),
-        DType::F64 => exact(&mut proto.double_val, n).map(TensorData::F64),
-        DType::I32 => exact(&mut proto.int_val, n).map(TensorData::I32),
-        DType::I64 => exact(&mut proto.int64_val, n).map(TensorData::I64),
-        DType::U32 => exact(&mut proto.uint32_val, n).map(TensorData::U32),
-        DType::U64 => exact(&mut proto.uint64_val, n).map(TensorData::U64),
-        DType::Bool => exact(&mut proto.bool_val, n).map(TensorData::Bool),
-        _ => None,
-    };
-    match data {
-        Some(data) => {
-            if let Some(width) = dtype.size_of() {
-                check_bytes(n, n.saturating_mul(width), DEFAULT_MAX_TENSOR_BYTES, false)?;
-            }
-            Tensor::new(shape, data).map(Some)
+/// The proto being decoded: values are copied out of a borrowed one, moved out of an owned one.
+enum Source<'a> {
+    Borrowed(&'a TensorProto),
+    Owned(&'a mut TensorProto),
+}
+
+impl Source<'_> {
+    fn proto(&self) -> &TensorProto {
+        match self {
+            Source::Borrowed(p) => p,
+            Source::Owned(p) => p,
         }
-        None => Ok(None),
     }
 }
 
-fn decode(
-    proto: &TensorProto,
-    string_val: impl FnOnce() -> Vec<Vec<u8>>,
-    max_bytes: usize,
-) -> Result<Tensor, Status> {
+fn decode(source: Source<'_>, max_bytes: usize) -> Result<Tensor, Status> {
+    let proto = source.proto();
     let (shape, n) = shape_from_proto(proto.tensor_shape.as_ref())?;
     let dtype = dtype_from_proto(proto.dtype)?;
     let data = if n == 0 {
@@ -75,7 +51,7 @@ fn decode(
     } else if !proto.tensor_content.is_empty() {
         from_content(dtype, &proto.tensor_content, n, &shape, max_bytes)?
     } else {
-        from_fields(dtype, proto, string_val, n, max_bytes)?
+        from_fields(dtype, source, n, max_bytes)?
     };
     Tensor::new(shape, data)
 }
@@ -83,31 +59,44 @@ fn decode(
 /// Reads the typed field of `dtype`, broadcasting its last value (see the parent docs).
 fn from_fields(
     dtype: DType,
-    p: &TensorProto,
-    string_val: impl FnOnce() -> Vec<Vec<u8>>,
+    source: Source<'_>,
     n: usize,
     max_bytes: usize,
 ) -> Result<TensorData, Status> {
     if let Some(width) = dtype.size_of() {
         check_bytes(n, n.saturating_mul(width), max_bytes, false)?;
     }
+    // The field of the tensor's own element type: moved out of an owned proto when it holds
+    // exactly `n` values, otherwise copied with the broadcast rule.
+    macro_rules! same {
+        ($field:ident) => {
+            match source {
+                Source::Owned(p) if p.$field.len() == n => std::mem::take(&mut p.$field),
+                other => broadcast(&other.proto().$field, n, |v| v)?,
+            }
+        };
+    }
+    let p = source.proto();
     Ok(match dtype {
-        DType::F32 => TensorData::F32(broadcast(&p.float_val, n, |v| v)?),
-        DType::F64 => TensorData::F64(broadcast(&p.double_val, n, |v| v)?),
-        DType::I32 => TensorData::I32(broadcast(&p.int_val, n, |v| v)?),
+        DType::F32 => TensorData::F32(same!(float_val)),
+        DType::F64 => TensorData::F64(same!(double_val)),
+        DType::I32 => TensorData::I32(same!(int_val)),
         // The narrow integer types travel in int_val; C++ narrows by wrapping.
         DType::U8 => TensorData::U8(broadcast(&p.int_val, n, |v| v as u8)?),
         DType::I8 => TensorData::I8(broadcast(&p.int_val, n, |v| v as i8)?),
         DType::I16 => TensorData::I16(broadcast(&p.int_val, n, |v| v as i16)?),
         DType::U16 => TensorData::U16(broadcast(&p.int_val, n, |v| v as u16)?),
-        DType::I64 => TensorData::I64(broadcast(&p.int64_val, n, |v| v)?),
-        DType::U32 => TensorData::U32(broadcast(&p.uint32_val, n, |v| v)?),
-        DType::U64 => TensorData::U64(broadcast(&p.uint64_val, n, |v| v)?),
-        DType::Bool => TensorData::Bool(broadcast(&p.bool_val, n, |v| v)?),
+        DType::I64 => TensorData::I64(same!(int64_val)),
+        DType::U32 => TensorData::U32(same!(uint32_val)),
+        DType::U64 => TensorData::U64(same!(uint64_val)),
+        DType::Bool => TensorData::Bool(same!(bool_val)),
         // Each half_val entry holds one 16-bit pattern.
         DType::F16 => TensorData::F16(broadcast(&p.half_val, n, |v| v as u16)?),
         DType::String => {
-            let values = string_val();
+            let values = match source {
+                Source::Owned(p) => std::mem::take(&mut p.string_val),
+                Source::Borrowed(p) => p.string_val.clone(),
+            };
             check_bytes(n, broadcast_payload(&values, n), max_bytes, true)?;
             TensorData::String(broadcast_strings(values, n)?)
         }

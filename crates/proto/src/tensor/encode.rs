@@ -10,35 +10,26 @@ use crate::tensorflow::{TensorProto, TensorShapeProto, tensor_shape_proto};
 pub fn tensor_to_proto(tensor: &Tensor, encoding: TensorEncoding) -> TensorProto {
     let mut proto = header(tensor);
     match encoding {
-        TensorEncoding::TypedFields => fill_fields(&mut proto, tensor.data()),
+        TensorEncoding::TypedFields => fill_fields(&mut proto, tensor.data().clone()),
         TensorEncoding::TensorContent => fill_content(&mut proto, tensor.data()),
     }
     proto
 }
 
-/// Like [`tensor_to_proto`], moving string values instead of copying them.
+/// Like [`tensor_to_proto`], moving the values into their field instead of copying them (no
+/// second allocation per output when the field has the tensor's element type).
 pub fn tensor_into_proto(tensor: Tensor, encoding: TensorEncoding) -> TensorProto {
     let mut proto = header(&tensor);
     match encoding {
-        TensorEncoding::TypedFields => {
-            // The values move into their field when it has the tensor's element type: no
-            // copy and no second allocation per output.
-            let (_, data) = tensor.into_parts();
-            match data {
-                TensorData::F32(v) => proto.float_val = v,
-                TensorData::F64(v) => proto.double_val = v,
-                TensorData::I32(v) => proto.int_val = v,
-                TensorData::I64(v) => proto.int64_val = v,
-                TensorData::U32(v) => proto.uint32_val = v,
-                TensorData::U64(v) => proto.uint64_val = v,
-                TensorData::Bool(v) => proto.bool_val = v,
-                TensorData::String(v) => proto.string_val = v,
-                other => fill_fields(&mut proto, &other),
-            }
-        }
+        TensorEncoding::TypedFields => fill_fields(&mut proto, tensor.into_parts().1),
         TensorEncoding::TensorContent => fill_content(&mut proto, tensor.data()),
     }
     proto
+}
+
+/// A dimension as `TensorShapeProto.Dim.size`: one held in memory always fits in `i64`.
+pub(crate) fn dim_size(d: usize) -> i64 {
+    i64::try_from(d).unwrap_or(i64::MAX)
 }
 
 fn header(tensor: &Tensor) -> TensorProto {
@@ -49,8 +40,7 @@ fn header(tensor: &Tensor) -> TensorProto {
                 .shape()
                 .iter()
                 .map(|&d| tensor_shape_proto::Dim {
-                    // A dimension of a tensor held in memory always fits in i64.
-                    size: i64::try_from(d).unwrap_or(i64::MAX),
+                    size: dim_size(d),
                     name: String::new(),
                 })
                 .collect(),
@@ -60,23 +50,24 @@ fn header(tensor: &Tensor) -> TensorProto {
     }
 }
 
-/// Writes the typed field of the data's type. Integers narrower than 32 bits widen into
-/// `int_val`, and half floats into `half_val` as their bit patterns (zero-extended).
-fn fill_fields(p: &mut TensorProto, data: &TensorData) {
+/// Writes the typed field of the data's type, moving the values when the field has their
+/// element type. Integers narrower than 32 bits widen into `int_val`, and half floats into
+/// `half_val` as their bit patterns (zero-extended).
+fn fill_fields(p: &mut TensorProto, data: TensorData) {
     match data {
-        TensorData::F32(v) => p.float_val = v.clone(),
-        TensorData::F64(v) => p.double_val = v.clone(),
-        TensorData::I32(v) => p.int_val = v.clone(),
+        TensorData::F32(v) => p.float_val = v,
+        TensorData::F64(v) => p.double_val = v,
+        TensorData::I32(v) => p.int_val = v,
         TensorData::I8(v) => p.int_val = v.iter().map(|&x| i32::from(x)).collect(),
         TensorData::I16(v) => p.int_val = v.iter().map(|&x| i32::from(x)).collect(),
         TensorData::U8(v) => p.int_val = v.iter().map(|&x| i32::from(x)).collect(),
         TensorData::U16(v) => p.int_val = v.iter().map(|&x| i32::from(x)).collect(),
-        TensorData::I64(v) => p.int64_val = v.clone(),
-        TensorData::U32(v) => p.uint32_val = v.clone(),
-        TensorData::U64(v) => p.uint64_val = v.clone(),
-        TensorData::Bool(v) => p.bool_val = v.clone(),
+        TensorData::I64(v) => p.int64_val = v,
+        TensorData::U32(v) => p.uint32_val = v,
+        TensorData::U64(v) => p.uint64_val = v,
+        TensorData::Bool(v) => p.bool_val = v,
         TensorData::F16(v) => p.half_val = v.iter().map(|&x| i32::from(x)).collect(),
-        TensorData::String(v) => p.string_val = v.clone(),
+        TensorData::String(v) => p.string_val = v,
     }
 }
 

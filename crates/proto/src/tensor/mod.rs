@@ -27,7 +27,7 @@
 //! `Tensor::AsProtoTensorContent` (`--enable_serialization_as_tensor_content`).
 
 mod decode;
-mod encode;
+pub(crate) mod encode;
 mod string_list;
 
 use tensorserve_core::{DType, Status, Tensor};
