@@ -101,13 +101,13 @@ impl Connection for GrpcConnection {
 /// What a call's answer said, gathered as it arrives.
 #[derive(Debug)]
 struct GrpcAnswer {
+    /// The block being read; `Trailers` at the end when the answer had trailers.
     part: Part,
     /// `:status`, once read (`Err` when it is not a number).
     http_status: Option<Result<u16, ()>>,
     /// `grpc-status` in the head (a trailers-only answer) and in the trailers.
     head_status: Option<i32>,
     trailer_status: Option<i32>,
-    trailers: bool,
     framing: Framing,
 }
 
@@ -118,7 +118,6 @@ impl GrpcAnswer {
             http_status: None,
             head_status: None,
             trailer_status: None,
-            trailers: false,
             framing: Framing::new(max_message),
         }
     }
@@ -130,7 +129,7 @@ impl GrpcAnswer {
             Some(Err(())) | None => return Err(ErrorKind::Io),
         }
         // A trailers-only answer (an error before any message) carries its status in the head.
-        let status = if self.trailers {
+        let status = if self.part == Part::Trailers {
             self.trailer_status
         } else {
             self.head_status
@@ -147,7 +146,6 @@ impl GrpcAnswer {
 impl http2::Answer for GrpcAnswer {
     fn block(&mut self, part: Part) {
         self.part = part;
-        self.trailers |= part == Part::Trailers;
     }
 
     fn field(&mut self, name: &[u8], value: &[u8]) {
