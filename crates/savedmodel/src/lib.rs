@@ -4,7 +4,8 @@
 //! signatures) and `variables/` (a TensorBundle checkpoint). This crate turns one signature of it
 //! into a self-contained, frozen `GraphDef` ([`freeze::freeze_signature`]): functions inlined,
 //! variables replaced by constants, signature inputs turned into placeholders, tf.Example parsing
-//! lifted out to native code — ready for an execution engine.
+//! lifted out to native code — ready for an execution engine. [`tfrecord`] reads the TFRecord
+//! files of a SavedModel's warmup requests.
 
 pub mod bundle;
 mod consts;
@@ -13,9 +14,11 @@ pub mod example_spec;
 pub mod freeze;
 mod graph_ref;
 pub mod loader;
+mod masked_crc;
 pub mod opdefs;
 mod tables;
 pub mod text_format;
+pub mod tfrecord;
 mod variables;
 
 pub use error::SavedModelError;

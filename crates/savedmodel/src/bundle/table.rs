@@ -15,6 +15,10 @@
 //! The input is untrusted: every offset and length is checked, so corruption yields an error
 //! message, never a panic or a huge allocation.
 
+#[cfg(test)]
+pub(super) use crate::masked_crc::mask_crc;
+pub(super) use crate::masked_crc::unmask_crc;
+
 /// A key and its value, both as stored.
 pub(super) type Record = (Vec<u8>, Vec<u8>);
 
@@ -28,20 +32,6 @@ const SNAPPY: u8 = 1;
 /// Snappy cannot expand data by more than about 22x (a 3-byte copy op emits at most 64 bytes), so
 /// a claimed length beyond this is corruption, and refusing it avoids a huge allocation.
 const MAX_SNAPPY_RATIO: usize = 32;
-const CRC_MASK_DELTA: u32 = 0xa282_ead8;
-
-/// LevelDB masks stored CRCs (rotate, then add a constant) because the CRC of a string that
-/// embeds its own CRC is degenerate. TensorFlow masks both block and tensor checksums.
-pub(super) fn unmask_crc(masked: u32) -> u32 {
-    masked.wrapping_sub(CRC_MASK_DELTA).rotate_left(15)
-}
-
-/// The inverse of [`unmask_crc`], for tests that write checksums.
-#[cfg(test)]
-pub(super) fn mask_crc(crc: u32) -> u32 {
-    crc.rotate_right(15).wrapping_add(CRC_MASK_DELTA)
-}
-
 /// Reads a base-128 varint of at most 64 bits at `*pos`, advancing `*pos` past it.
 /// `None` if the input ends inside the varint or the value does not fit in 64 bits.
 pub(super) fn read_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
@@ -300,12 +290,5 @@ mod tests {
         assert_eq!(read_varint(&max, &mut 0), Some(u64::MAX));
         let over = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
         assert_eq!(read_varint(&over, &mut 0), None);
-    }
-
-    #[test]
-    fn mask_round_trips() {
-        for crc in [0, 1, 0x1234_5678, u32::MAX] {
-            assert_eq!(unmask_crc(mask_crc(crc)), crc);
-        }
     }
 }
