@@ -9,11 +9,13 @@
 //!   broadcast).
 //! * [`status`] maps [`tensorserve_core::Status`] to `tonic::Status` and `StatusProto`.
 //! * [`signature`] turns core signatures into the `SignatureDef` messages of GetModelMetadata.
+//! * [`prediction_log`] reads the `PredictionLog` records of model warmup files.
 //! * [`reflection`] serves the descriptors through gRPC server reflection.
 //!
 //! Like every protocol adapter, this crate only translates: no model resolution, no policy.
 
 pub mod predict_wire;
+pub mod prediction_log;
 pub mod reflection;
 pub mod signature;
 pub mod status;
