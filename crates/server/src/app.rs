@@ -66,7 +66,8 @@ impl Server {
                     config.batching.as_ref(),
                     Some(Arc::new(crate::metrics::BatchSizeMetrics)),
                 )
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?,
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?
+                .with_warmup(config.warmup),
         );
         let manager = Manager::start(models, loader, options)
             .await

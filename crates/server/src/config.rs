@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tensorserve_batching::BatchingParameters;
 
+use crate::warmup::WarmupOptions;
+
 use crate::flags::{FlagError, Flags};
 
 /// Where the served models come from.
@@ -77,6 +79,8 @@ pub struct ServerConfig {
     /// Dynamic batching (`--enable_batching`): the parameters file's settings, or TF Serving's
     /// defaults without a file.
     pub batching: Option<BatchingParameters>,
+    /// Model warmup (`--enable_model_warmup`); `None` when off.
+    pub warmup: Option<WarmupOptions>,
     /// JSON logs instead of text.
     pub json_logs: bool,
 }
@@ -263,6 +267,13 @@ impl ServerConfig {
                 (true, None) => Some(BatchingParameters::default()),
                 (true, Some(path)) => Some(read_batching_parameters(&path)?),
             },
+            warmup: flags.bool("enable_model_warmup").then(|| WarmupOptions {
+                // TF Serving uses the flag only when it is positive; otherwise one run a record.
+                iterations: u32::try_from(flags.int("num_request_iterations_for_warmup"))
+                    .unwrap_or(0)
+                    .max(1),
+                check_methods: flags.bool("enable_signature_method_name_check"),
+            }),
             json_logs: match flags.str("log_format") {
                 "json" => true,
                 "text" => false,

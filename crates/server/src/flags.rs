@@ -102,8 +102,8 @@ const FLAGS: &[(&str, Kind, &str, Support)] = {
         ("mixed_precision", Str, "", Ignored),
         ("thread_pool_factory_config_file", Str, "", Ignored),
         ("skip_initialize_tpu", Bool, "false", Ignored),
-        ("enable_model_warmup", Bool, "true", Ignored),
-        ("num_request_iterations_for_warmup", Int, "0", Ignored),
+        ("enable_model_warmup", Bool, "true", Implemented),
+        ("num_request_iterations_for_warmup", Int, "0", Implemented),
         ("monitoring_config_file", Str, "", Implemented),
         ("version", Bool, "false", Implemented),
         ("help", Bool, "false", Implemented),
@@ -305,12 +305,15 @@ mod tests {
     fn ignored_flags_are_listed() {
         let f = parse(&[
             "--tensorflow_intra_op_parallelism=2",
-            "--enable_model_warmup=false",
+            "--xla_cpu_compilation_enabled=true",
         ])
         .unwrap();
         assert_eq!(
             f.ignored,
-            vec!["tensorflow_intra_op_parallelism", "enable_model_warmup"]
+            vec![
+                "tensorflow_intra_op_parallelism",
+                "xla_cpu_compilation_enabled"
+            ]
         );
     }
 }

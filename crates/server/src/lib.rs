@@ -19,3 +19,4 @@ pub mod monitoring;
 pub mod read_hook;
 pub mod rest;
 pub mod state;
+pub mod warmup;

@@ -1,5 +1,6 @@
 //! The engine's [`Loader`]: version directories become models through `tensorserve-runtime`,
-//! wrapped in the batching decorator when `--enable_batching` is on.
+//! wrapped in the batching decorator when `--enable_batching` is on, then warmed up with their
+//! logged requests ([`crate::warmup`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,10 +9,13 @@ use tensorserve_batching::{BatchObserver, BatchScheduler, BatchingParameters};
 use tensorserve_core::{Model, Status};
 use tensorserve_engine::Loader;
 
+use crate::warmup::WarmupOptions;
+
 /// Loads SavedModels (with the configured tags) and ONNX files.
 pub struct RuntimeLoader {
     tags: Vec<String>,
     batching: Option<Batching>,
+    warmup: Option<WarmupOptions>,
 }
 
 /// The shared batch threads, the settings every version is batched with, and the metrics hook.
@@ -27,7 +31,14 @@ impl RuntimeLoader {
         RuntimeLoader {
             tags,
             batching: None,
+            warmup: None,
         }
+    }
+
+    /// Runs each loaded version's warmup requests before it is served ([`crate::warmup`]).
+    pub fn with_warmup(mut self, options: Option<WarmupOptions>) -> RuntimeLoader {
+        self.warmup = options;
+        self
     }
 
     /// Batches every loaded version with `params` (starting the batch threads now); `observer`
@@ -84,14 +95,20 @@ impl Loader for RuntimeLoader {
             "loaded {}",
             path.display()
         );
-        match &self.batching {
-            None => Ok(model),
-            Some(b) => Ok(b.scheduler.wrap(
+        let model = match &self.batching {
+            None => model,
+            Some(b) => b.scheduler.wrap(
                 model,
                 b.params.clone(),
                 &format!("{model_name}:{version}"),
                 b.observer.clone(),
-            )?),
+            )?,
+        };
+        // After batching is wrapped around it, so that warmup goes through the batch queue as
+        // TF Serving's does through its batching session.
+        if let Some(options) = self.warmup {
+            crate::warmup::warm_up(&model, path, options)?;
         }
+        Ok(model)
     }
 }

@@ -17,6 +17,8 @@ mod prediction;
 pub mod serve;
 mod stream;
 
+pub(crate) use prediction::run_logged as run_logged_request;
+
 use std::future::Future;
 use std::time::Instant;
 

@@ -232,6 +232,20 @@ fn run_unbatched(
     Ok((predict_outputs(outputs, encoding), sig))
 }
 
+/// A Predict request from a warmup file ([`crate::warmup`]): the same checks and run as a
+/// call's, on the loaded model itself; the outputs are dropped.
+pub(super) fn run_logged(
+    model: &SharedModel,
+    request: tensorserve_proto::tensorflow::serving::PredictRequest,
+    check: bool,
+) -> Result<(), Status> {
+    let request = PredictRequestEntries::from_request(request);
+    let sig = super::signature_name(request.model_spec.as_ref());
+    let inputs = PredictRequestEntries::into_inputs(request.inputs);
+    let inputs = predict_inputs(model, &sig, inputs, &request.output_filter, check)?;
+    model.run(&sig, inputs, &request.output_filter).map(drop)
+}
+
 /// The response naming the model, signature and version that answered.
 fn response(
     name: String,

@@ -9,6 +9,7 @@ use prost::Message;
 use tensorserve_core::signature::{CLASSIFY_METHOD, REGRESS_METHOD};
 use tensorserve_core::{Status, Tensor, TensorData};
 use tensorserve_proto::predict_wire::PredictRequestEntries;
+use tensorserve_proto::prediction_log::LogType;
 use tensorserve_proto::tensor::TensorEncoding;
 use tensorserve_proto::tensorflow::Example;
 use tensorserve_proto::tensorflow::serving::inference_result::Result as InferenceOutcome;
@@ -16,7 +17,7 @@ use tensorserve_proto::tensorflow::serving::input::Kind;
 use tensorserve_proto::tensorflow::serving::prediction_service_server::PredictionService;
 use tensorserve_proto::tensorflow::serving::{
     Class, ClassificationRequest, ClassificationResponse, ClassificationResult, Classifications,
-    GetModelMetadataRequest, GetModelMetadataResponse, InferenceResult, Input,
+    GetModelMetadataRequest, GetModelMetadataResponse, InferenceResult, Input, ModelSpec,
     MultiInferenceRequest, MultiInferenceResponse, PredictRequest, PredictResponse, Regression,
     RegressionRequest, RegressionResponse, RegressionResult,
 };
@@ -135,6 +136,129 @@ fn run_task(
     })
 }
 
+/// Classify or Regress on `input`'s examples.
+fn run_single(
+    model: &SharedModel,
+    sig_name: &str,
+    input: Option<&Input>,
+    task: Task,
+    check: bool,
+) -> Result<InferenceOutcome, Status> {
+    let (examples, batch) = serialized_examples(input)?;
+    run_task(model, sig_name, task, examples, batch, check)
+}
+
+/// MultiInference's tasks (`multi_inference.cc`): every task checked before any runs, then
+/// each run on the same serialized examples. `model_name` is the servable's, from the first
+/// task's spec.
+fn run_multi(
+    model: &SharedModel,
+    model_name: &str,
+    request: &MultiInferenceRequest,
+    check: bool,
+) -> Result<Vec<(String, InferenceOutcome)>, Status> {
+    let mut tasks = Vec::with_capacity(request.tasks.len());
+    let mut signatures = BTreeSet::new();
+    let mut input_tensor: Option<String> = None;
+    for t in &request.tasks {
+        let task_model = t.model_spec.as_ref().map_or("", |s| s.name.as_str());
+        if task_model.is_empty() {
+            return Err(Status::invalid_argument(
+                "Found ModelSpec with an empty model name.",
+            ));
+        }
+        if task_model != model_name {
+            return Err(Status::invalid_argument(
+                "All ModelSpecs in a MultiInferenceRequest must access the same model name.",
+            ));
+        }
+        let sig_name = signature_name(t.model_spec.as_ref());
+        if !signatures.insert(sig_name.clone()) {
+            return Err(Status::invalid_argument(format!(
+                "Duplicate evaluation of signature: {sig_name}"
+            )));
+        }
+        let sig = model.signatures().get(&sig_name).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "Requested signature not found in model graph: {sig_name}"
+            ))
+        })?;
+        let task = match t.method_name.as_str() {
+            CLASSIFY_METHOD => Task::Classify,
+            REGRESS_METHOD => Task::Regress,
+            other => {
+                return Err(Status::unimplemented(format!(
+                    "Unsupported signature method_name: {other}"
+                )));
+            }
+        };
+        if sig.inputs.len() != 1 {
+            return Err(Status::invalid_argument("Expected one input Tensor."));
+        }
+        let tensor = &sig.inputs.values().next().expect("one input").name;
+        match &input_tensor {
+            None => input_tensor = Some(tensor.clone()),
+            Some(first) if first != tensor => {
+                return Err(Status::invalid_argument(
+                    "Input tensor must be the same for all Signatures.",
+                ));
+            }
+            Some(_) => {}
+        }
+        tasks.push((sig_name, task));
+    }
+    let (examples, batch) = serialized_examples(request.input.as_ref())?;
+    tasks
+        .into_iter()
+        .map(|(sig, task)| {
+            let outcome = run_task(model, &sig, task, examples.clone(), batch, check)?;
+            Ok((sig, outcome))
+        })
+        .collect::<Result<Vec<_>, Status>>()
+}
+
+/// Runs a request logged in a warmup file ([`crate::warmup`]) as its gRPC method would, on
+/// `model` itself: no lookup, no admission, no response (`saved_model_warmup.cc`). Session-run
+/// and streamed-predict records are refused with TF Serving's error, which names the field.
+pub(crate) fn run_logged(model: &SharedModel, log: &LogType, check: bool) -> Result<(), Status> {
+    let single = |spec: Option<&ModelSpec>, input: Option<&Input>, task| {
+        run_single(model, &signature_name(spec), input, task, check).map(drop)
+    };
+    match log {
+        LogType::PredictLog(logged) => {
+            predict::run_logged(model, logged.request.clone().unwrap_or_default(), check)
+        }
+        LogType::ClassifyLog(logged) => {
+            let request = logged.request.clone().unwrap_or_default();
+            single(
+                request.model_spec.as_ref(),
+                request.input.as_ref(),
+                Task::Classify,
+            )
+        }
+        LogType::RegressLog(logged) => {
+            let request = logged.request.clone().unwrap_or_default();
+            single(
+                request.model_spec.as_ref(),
+                request.input.as_ref(),
+                Task::Regress,
+            )
+        }
+        LogType::MultiInferenceLog(logged) => {
+            let request = logged.request.clone().unwrap_or_default();
+            let name = request
+                .tasks
+                .first()
+                .and_then(|t| t.model_spec.as_ref())
+                .map_or(String::new(), |s| s.name.clone());
+            run_multi(model, &name, &request, check).map(drop)
+        }
+        LogType::SessionRunLog(_) | LogType::PredictStreamedLog(_) => Err(Status::unimplemented(
+            format!("Unsupported log_type for warmup: {}", log.field_number()),
+        )),
+    }
+}
+
 impl PredictionServiceImpl {
     /// Classify or Regress: resolve, serialize the examples, run, read the results.
     async fn single_task(
@@ -161,8 +285,7 @@ impl PredictionServiceImpl {
         // Batched models block in `run` until their batch thread answers: never on a worker.
         let inline = !self.state.batching();
         let outcome = execution::run(permit, size, inline, move || {
-            let (examples, batch) = serialized_examples(input.as_ref())?;
-            run_task(&model, &sig, task, examples, batch, check)
+            run_single(&model, &sig, input.as_ref(), task, check)
         })
         .await?;
         Ok((response_spec(&name, version, &sig_name), outcome))
@@ -189,64 +312,7 @@ impl PredictionServiceImpl {
         let size = request.input.as_ref().map_or(0, Message::encoded_len);
         let inline = !self.state.batching();
         let outcomes = execution::run(permit, size, inline, move || {
-            let mut tasks = Vec::with_capacity(request.tasks.len());
-            let mut signatures = BTreeSet::new();
-            let mut input_tensor: Option<String> = None;
-            for t in &request.tasks {
-                let task_model = t.model_spec.as_ref().map_or("", |s| s.name.as_str());
-                if task_model.is_empty() {
-                    return Err(Status::invalid_argument(
-                        "Found ModelSpec with an empty model name.",
-                    ));
-                }
-                if task_model != model_name {
-                    return Err(Status::invalid_argument(
-                        "All ModelSpecs in a MultiInferenceRequest must access the same model name.",
-                    ));
-                }
-                let sig_name = signature_name(t.model_spec.as_ref());
-                if !signatures.insert(sig_name.clone()) {
-                    return Err(Status::invalid_argument(format!(
-                        "Duplicate evaluation of signature: {sig_name}"
-                    )));
-                }
-                let sig = model.signatures().get(&sig_name).ok_or_else(|| {
-                    Status::invalid_argument(format!(
-                        "Requested signature not found in model graph: {sig_name}"
-                    ))
-                })?;
-                let task = match t.method_name.as_str() {
-                    CLASSIFY_METHOD => Task::Classify,
-                    REGRESS_METHOD => Task::Regress,
-                    other => {
-                        return Err(Status::unimplemented(format!(
-                            "Unsupported signature method_name: {other}"
-                        )));
-                    }
-                };
-                if sig.inputs.len() != 1 {
-                    return Err(Status::invalid_argument("Expected one input Tensor."));
-                }
-                let tensor = &sig.inputs.values().next().expect("one input").name;
-                match &input_tensor {
-                    None => input_tensor = Some(tensor.clone()),
-                    Some(first) if first != tensor => {
-                        return Err(Status::invalid_argument(
-                            "Input tensor must be the same for all Signatures.",
-                        ));
-                    }
-                    Some(_) => {}
-                }
-                tasks.push((sig_name, task));
-            }
-            let (examples, batch) = serialized_examples(request.input.as_ref())?;
-            tasks
-                .into_iter()
-                .map(|(sig, task)| {
-                    let outcome = run_task(&model, &sig, task, examples.clone(), batch, check)?;
-                    Ok((sig, outcome))
-                })
-                .collect::<Result<Vec<_>, Status>>()
+            run_multi(&model, &model_name, &request, check)
         })
         .await?;
         Ok(MultiInferenceResponse {

@@ -13,6 +13,7 @@
 mod batch_observer;
 pub mod histogram;
 mod render;
+mod warmup;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -25,6 +26,7 @@ use tensorserve_core::Code;
 pub use batch_observer::BatchSizeMetrics;
 use histogram::{BATCH_SIZE, Histogram, LOAD_SECONDS, SECONDS, TF_LATENCY_MICROS};
 pub use render::render;
+pub use warmup::observe_warmup;
 
 /// The protocol a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use super::{APIS, CODES, ModelMetrics, PROTOCOLS, series, snapshot};
 type PickHistogram = fn(&ModelMetrics) -> &super::Histogram;
 
 /// Escapes a label value: `\`, `"` and newlines.
-fn escape(value: &str) -> String {
+pub(super) fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -149,8 +149,10 @@ pub fn render(versions_available: &[(String, usize)]) -> String {
     out
 }
 
-/// `:tensorflow:serving:request_count` and `:tensorflow:serving:request_latency`.
+/// `:tensorflow:serving:model_warmup_latency`, `:tensorflow:serving:request_count` and
+/// `:tensorflow:serving:request_latency`, in the order of their TF names as TF Serving sorts them.
 fn render_tf(out: &mut String, models: &[std::sync::Arc<ModelMetrics>]) {
+    super::warmup::render(out);
     let _ = writeln!(out, "# TYPE :tensorflow:serving:request_count counter");
     for m in models {
         let model = escape(m.name());
