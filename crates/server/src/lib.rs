@@ -19,4 +19,5 @@ pub mod monitoring;
 pub mod read_hook;
 pub mod rest;
 pub mod state;
+pub mod v2;
 pub mod warmup;

@@ -1,0 +1,10 @@
+//! The Open Inference Protocol (KServe V2, also Triton's): what KServe, Triton and MLServer
+//! clients speak, served beside TF Serving's API on the same ports (docs/v2-protocol.md).
+//!
+//! The protocol-independent part lives here: datatypes ([`datatype`]), an inference call
+//! ([`infer`]), server and model metadata and readiness ([`metadata`]). The transports only
+//! translate: [`rest`] (JSON on the REST port, `/v2/...`).
+
+pub mod datatype;
+pub mod infer;
+pub mod metadata;
