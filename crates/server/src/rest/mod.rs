@@ -1,4 +1,5 @@
-//! The REST front end on `--rest_api_port`: TF Serving's `/v1` API, plus health endpoints.
+//! The REST front end on `--rest_api_port`: TF Serving's `/v1` API, plus health endpoints and
+//! the Open Inference Protocol's `/v2` API ([`crate::v2::rest`]).
 //!
 //! Everything under `/v1/` goes through one dispatcher that reproduces TF Serving's routing
 //! (including its error texts for malformed paths); anything else that is not one of our own
@@ -27,20 +28,21 @@ use axum::routing::get;
 use tensorserve_core::{Code, Status};
 use tensorserve_engine::{ModelState, VersionChoice};
 
+pub(crate) use body::{V1Error, read as read_body};
 pub use error::{RestError, http_status};
 pub use fast::RestService;
 pub use infer::serialize_examples;
 
 use crate::metrics::{self, ModelMetrics, Protocol};
 use crate::state::AppState;
-use body::V1Error;
 use route::{Api, Route, VersionSpec};
 
 /// The REST router.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/v2/health/live", get(live))
-        .route("/v2/health/ready", get(ready));
+        .route("/v2/health/ready", get(ready))
+        .merge(crate::v2::rest::routes());
     if let Some(path) = state.config().metrics_path.as_deref() {
         router = router.route(path, get(prometheus));
     }

@@ -3,8 +3,10 @@
 //!
 //! The protocol-independent part lives here: datatypes ([`datatype`]), an inference call
 //! ([`infer`]), server and model metadata and readiness ([`metadata`]). The transports only
-//! translate: [`rest`] (JSON on the REST port, `/v2/...`).
+//! translate: [`rest`] (JSON on the REST port, `/v2/...`, bodies in [`json`]).
 
 pub mod datatype;
 pub mod infer;
+pub mod json;
 pub mod metadata;
+pub mod rest;

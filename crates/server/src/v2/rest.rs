@@ -1,0 +1,148 @@
+//! The Open Inference Protocol over REST, on the REST port beside TF Serving's `/v1`:
+//!
+//! ```text
+//! GET  /v2                                              server metadata
+//! GET  /v2/health/live, /v2/health/ready                (crate::rest)
+//! GET  /v2/models/NAME[/versions/V]                     model metadata
+//! GET  /v2/models/NAME[/versions/V]/ready               200, or the lookup's error
+//! POST /v2/models/NAME[/versions/V]/infer               inference
+//! ```
+//!
+//! Errors are `{"error": "<message>"}` with the HTTP status of TF Serving's code table
+//! ([`crate::rest::http_status`]), the same body the `/v1` API answers with. Inference
+//! requests are counted and timed as predict requests of the model (REST), and bound by
+//! `--rest_api_timeout_in_ms` and `--max_request_body_bytes` as `/v1` ones are.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tensorserve_core::{Code, Status};
+
+use super::{infer, json, metadata};
+use crate::metrics::{self, Protocol};
+use crate::rest::{V1Error, json_response, read_body};
+use crate::state::AppState;
+
+/// The `/v2` routes other than health.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2", get(server_metadata))
+        .route("/v2/models/{name}", get(model_metadata_latest))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(model_metadata_version),
+        )
+        .route("/v2/models/{name}/ready", get(model_ready_latest))
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(model_ready_version),
+        )
+        .route("/v2/models/{name}/infer", post(infer_latest))
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(infer_version),
+        )
+}
+
+async fn server_metadata() -> Response {
+    json_response(StatusCode::OK, json::encode_server_metadata())
+}
+
+async fn model_metadata_latest(state: State<AppState>, Path(name): Path<String>) -> Response {
+    model_metadata(state, name, String::new())
+}
+
+async fn model_metadata_version(
+    state: State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+) -> Response {
+    model_metadata(state, name, version)
+}
+
+fn model_metadata(State(state): State<AppState>, name: String, version: String) -> Response {
+    match metadata::model_metadata(&state, &name, &version) {
+        Ok(m) => json_response(StatusCode::OK, json::encode_model_metadata(&m)),
+        Err(e) => V1Error::from(e).into_response(),
+    }
+}
+
+async fn model_ready_latest(state: State<AppState>, Path(name): Path<String>) -> Response {
+    model_ready(state, name, String::new())
+}
+
+async fn model_ready_version(
+    state: State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+) -> Response {
+    model_ready(state, name, version)
+}
+
+fn model_ready(State(state): State<AppState>, name: String, version: String) -> Response {
+    match metadata::model_ready(&state, &name, &version) {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => V1Error::from(e).into_response(),
+    }
+}
+
+async fn infer_latest(
+    state: State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    infer(state, name, String::new(), headers, body).await
+}
+
+async fn infer_version(
+    state: State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    infer(state, name, version, headers, body).await
+}
+
+/// Reads, decodes, runs and encodes one inference request within the REST timeout, and records
+/// it in the model's metrics.
+async fn infer(
+    State(state): State<AppState>,
+    name: String,
+    version: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let work = async {
+        let limit = state.config().max_request_body_bytes;
+        let body = read_body(&headers, body, limit).await?;
+        let request = json::decode_infer(&body, name.clone(), version)?;
+        let response = infer::infer(&state, request).await?;
+        Ok::<_, V1Error>(json::encode_infer(&response)?)
+    };
+    let result = match state.config().rest_timeout {
+        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(Status::deadline_exceeded(format!(
+                "Request did not complete within {} ms (--rest_api_timeout_in_ms)",
+                limit.as_millis()
+            ))
+            .into())
+        }),
+        None => work.await,
+    };
+    let code = result.as_ref().map_or_else(V1Error::code, |_| Code::Ok);
+    metrics::known_or_unknown(&name).record_request(
+        Protocol::Rest,
+        metrics::Api::Predict,
+        code,
+        started.elapsed(),
+    );
+    match result {
+        Ok(body) => json_response(StatusCode::OK, body),
+        Err(e) => e.into_response(),
+    }
+}

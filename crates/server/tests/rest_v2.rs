@@ -1,0 +1,207 @@
+//! The Open Inference Protocol (KServe V2) over REST, against the real server on the bundled
+//! `half_plus_two` (signature `serving_default`: input `x` FP32 [-1, 1] → output `y` = 0.5x + 2).
+//! The JSON codec's element rules are tested in `src/v2/json/tests.rs`.
+
+mod common;
+
+use common::http;
+use serde_json::{Value, json};
+
+fn infer_body(datatype: &str, shape: Value, data: Value) -> String {
+    json!({"inputs": [{"name": "x", "datatype": datatype, "shape": shape, "data": data}]})
+        .to_string()
+}
+
+/// Posts `body` to `path` and returns the status and the JSON answer.
+async fn post(server: &common::TestServer, path: &str, body: &str) -> (u16, Value) {
+    let answer = http::post(server.addr, path, body).await;
+    (answer.status, answer.json())
+}
+
+#[tokio::test]
+async fn server_and_model_metadata() {
+    let server = common::start_bundled(&[]).await;
+    let meta = http::get(server.addr, "/v2").await.json();
+    assert_eq!(meta["name"], "tensorserve");
+    assert_eq!(meta["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(meta["extensions"], json!([]));
+
+    let expected = json!({
+        "name": "half_plus_two",
+        "versions": ["123"],
+        "platform": "tensorflow_savedmodel",
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 1]}],
+        "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1]}],
+    });
+    for path in [
+        "/v2/models/half_plus_two",
+        "/v2/models/half_plus_two/versions/123",
+    ] {
+        let answer = http::get(server.addr, path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert_eq!(answer.json(), expected, "{path}");
+    }
+    let missing = http::get(server.addr, "/v2/models/half_plus_two/versions/7").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.json()["error"].is_string());
+    let bad = http::get(server.addr, "/v2/models/half_plus_two/versions/seven").await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        bad.json()["error"],
+        "Invalid model version 'seven': versions are numbers"
+    );
+}
+
+#[tokio::test]
+async fn model_readiness() {
+    let server = common::start_bundled(&[]).await;
+    for (path, status) in [
+        ("/v2/models/half_plus_two/ready", 200),
+        ("/v2/models/half_plus_two/versions/123/ready", 200),
+        ("/v2/models/half_plus_two/versions/124/ready", 404),
+        ("/v2/models/nothing/ready", 404),
+    ] {
+        assert_eq!(http::get(server.addr, path).await.status, status, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn inference_answers_as_the_model_computes() {
+    let server = common::start_bundled(&[]).await;
+    let (status, answer) = post(
+        &server,
+        "/v2/models/half_plus_two/infer",
+        &json!({
+            "id": "req-1",
+            "inputs": [{"name": "x", "datatype": "FP32", "shape": [3, 1], "data": [[1.0], [2.0], [5.0]]}],
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({
+            "model_name": "half_plus_two",
+            "model_version": "123",
+            "id": "req-1",
+            "outputs": [{"name": "y", "datatype": "FP32", "shape": [3, 1], "data": [2.5, 3.0, 4.5]}],
+        })
+    );
+    // A version in the path, flat data, the output asked for by name.
+    let body = json!({
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 1], "data": [0.0, -4.0]}],
+        "outputs": [{"name": "y"}],
+    })
+    .to_string();
+    let (status, answer) = post(
+        &server,
+        "/v2/models/half_plus_two/versions/123/infer",
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outputs"][0]["data"], json!([2.0, 0.0]));
+    assert!(answer.get("id").is_none());
+    // Another signature, chosen by parameter: regress_x2_to_y3 is 0.5 * x2 + 3.
+    let body = json!({
+        "parameters": {"signature_name": "regress_x2_to_y3"},
+        "inputs": [{"name": "inputs", "datatype": "FP32", "shape": [2, 1], "data": [1, 2]}],
+    })
+    .to_string();
+    let (status, answer) = post(&server, "/v2/models/half_plus_two/infer", &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outputs"][0]["name"], "outputs");
+    assert_eq!(answer["outputs"][0]["data"], json!([3.5, 4.0]));
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_json_error_naming_the_problem() {
+    let server = common::start_bundled(&["--max_request_body_bytes=4096"]).await;
+    let path = "/v2/models/half_plus_two/infer";
+    let cases = [
+        (
+            infer_body("FP64", json!([1]), json!([1.0])),
+            400,
+            "inference input 'x' data-type is 'FP64', but model 'half_plus_two' expects 'FP32'",
+        ),
+        (
+            json!({"inputs": []}).to_string(),
+            400,
+            "expected 1 inputs but got 0; missing 'x'",
+        ),
+        (
+            json!({"inputs": [{"name": "z", "datatype": "FP32", "shape": [1], "data": [1]}]})
+                .to_string(),
+            400,
+            "unexpected inference input 'z' for model 'half_plus_two'; its inputs are 'x'",
+        ),
+        (
+            json!({
+                "inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}],
+                "outputs": [{"name": "w"}],
+            })
+            .to_string(),
+            400,
+            "unexpected inference output 'w' for model 'half_plus_two'; its outputs are 'y'",
+        ),
+        (
+            json!({
+                "parameters": {"signature_name": "nope"},
+                "inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}],
+            })
+            .to_string(),
+            400,
+            "Serving signature key \"nope\" not found.",
+        ),
+        (
+            infer_body("FP32", json!([2]), json!([1.0])),
+            400,
+            "input 'x': shape [2] holds 2 elements but data has 1",
+        ),
+    ];
+    for (body, status, message) in cases {
+        let (got, answer) = post(&server, path, &body).await;
+        assert_eq!(
+            (got, answer["error"].as_str()),
+            (status, Some(message)),
+            "{body}"
+        );
+    }
+    let (status, answer) = post(
+        &server,
+        "/v2/models/nothing/infer",
+        &infer_body("FP32", json!([1]), json!([1])),
+    )
+    .await;
+    assert_eq!(status, 404, "{answer}");
+    let big = infer_body("FP32", json!([2000]), json!(vec![1.0; 2000]));
+    let (status, answer) = post(&server, path, &big).await;
+    assert_eq!(status, 413, "{answer}");
+    // The server still answers.
+    let (status, _) = post(&server, path, &infer_body("FP32", json!([1]), json!([1]))).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn inference_is_counted_as_the_models_rest_predict_requests() {
+    let base = format!("--model_base_path={}", common::bundled_base().display());
+    let server = common::start(&["--model_name=v2_counted", &base]).await;
+    let path = "/v2/models/v2_counted/infer";
+    post(&server, path, &infer_body("FP32", json!([1]), json!([1]))).await;
+    post(&server, path, &infer_body("FP64", json!([1]), json!([1]))).await;
+    let page = http::get(server.addr, "/monitoring/prometheus/metrics")
+        .await
+        .text();
+    let series = |status: &str| {
+        format!(
+            "tensorserve_requests_total{{model=\"v2_counted\",api=\"predict\",protocol=\"rest\",status=\"{status}\"}}"
+        )
+    };
+    assert_eq!(http::sample(&page, &series("OK")), Some(1.0), "{page}");
+    assert_eq!(
+        http::sample(&page, &series("INVALID_ARGUMENT")),
+        Some(1.0),
+        "{page}"
+    );
+}
