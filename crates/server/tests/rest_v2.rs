@@ -205,3 +205,58 @@ async fn inference_is_counted_as_the_models_rest_predict_requests() {
         "{page}"
     );
 }
+
+/// The corpus's two-input, two-output model, as SavedModel and as ONNX: V2 answers match
+/// TensorFlow's outputs recorded in `testdata/corpus/multi_io/expected.json`.
+#[tokio::test]
+async fn a_multi_input_model_in_both_formats_answers_as_tensorflow() {
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus/multi_io");
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(corpus.join("expected.json")).unwrap()).unwrap();
+    for (format, platform) in [
+        ("saved_model", "tensorflow_savedmodel"),
+        ("onnx", "onnxruntime_onnx"),
+    ] {
+        let base = format!("--model_base_path={}", corpus.join(format).display());
+        let server = common::start(&["--model_name=multi_io", &base]).await;
+        let meta = http::get(server.addr, "/v2/models/multi_io").await.json();
+        assert_eq!(meta["platform"], platform);
+        let names = |list: &Value| -> Vec<String> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names(&meta["inputs"]), ["a", "b"], "{meta}");
+        assert_eq!(names(&meta["outputs"]), ["prob", "score"], "{meta}");
+        for case in expected["cases"].as_array().unwrap() {
+            let inputs: Vec<Value> = case["inputs"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(name, t)| json!({"name": name, "datatype": "FP32", "shape": t["shape"], "data": t["data"]}))
+                .collect();
+            let body = json!({"inputs": inputs}).to_string();
+            let (status, answer) = post(&server, "/v2/models/multi_io/infer", &body).await;
+            assert_eq!(status, 200, "{format} {}: {answer}", case["name"]);
+            assert_eq!(answer["outputs"].as_array().unwrap().len(), 2, "{answer}");
+            for output in answer["outputs"].as_array().unwrap() {
+                let name = output["name"].as_str().unwrap();
+                let want = &case["outputs"][name];
+                assert_eq!(output["shape"], want["shape"], "{format} {name}");
+                let got = output["data"].as_array().unwrap();
+                let want = want["data"].as_array().unwrap();
+                assert_eq!(got.len(), want.len());
+                for (g, w) in got.iter().zip(want) {
+                    let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+                    assert!(
+                        (g - w).abs() <= 1e-5 + 1e-5 * w.abs(),
+                        "{format} {name}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+}
