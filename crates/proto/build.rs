@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "tensorflow_serving/apis/model_service.proto",
     "grpc/health/v1/health.proto",
     "tensorflow/core/framework/types.proto",
+    "inference/grpc_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,6 +4,8 @@
 //!   time from the `.proto` files in `proto/` (names and field numbers are upstream's, checked
 //!   by `tools/protos/check_descriptors.py`): `tensorflow::serving::PredictionService` and
 //!   `ModelService` (server traits in `*_server`, clients in `*_client`), `grpc::health::v1::Health`.
+//! * [`inference`] holds the Open Inference Protocol's (KServe V2) `GRPCInferenceService`, the
+//!   service Triton and KServe clients call (`proto/inference/grpc_service.proto`).
 //! * [`tensor`] converts `TensorProto` to and from [`tensorserve_core::Tensor`], with
 //!   TensorFlow's `Tensor::FromProto` rules (typed fields or `tensor_content`, last-value
 //!   broadcast).
@@ -34,7 +36,7 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/_includes.rs"));
 }
 
-pub use generated::{grpc, tensorflow};
+pub use generated::{grpc, inference, tensorflow};
 
 /// The largest message TF Serving sends or accepts (`INT32_MAX` bytes, for both directions). Pass
 /// it to the generated servers' `max_decoding_message_size` / `max_encoding_message_size`, whose

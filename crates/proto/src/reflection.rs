@@ -30,6 +30,7 @@ mod tests {
             "tensorflow_serving/apis/prediction_service.proto",
             "tensorflow_serving/apis/model_service.proto",
             "grpc/health/v1/health.proto",
+            "inference/grpc_service.proto",
             "google/protobuf/any.proto",
             "google/protobuf/wrappers.proto",
         ] {
@@ -47,8 +48,9 @@ mod tests {
                     .map(move |s| format!("{}.{}", f.package(), s.name()))
             })
             .collect();
-        assert_eq!(services.len(), 3, "{services:?}");
+        assert_eq!(services.len(), 4, "{services:?}");
         assert!(services.contains(&"tensorflow.serving.PredictionService".to_string()));
+        assert!(services.contains(&"inference.GRPCInferenceService".to_string()));
     }
 
     #[test]

@@ -20,12 +20,13 @@ use tonic::{Request, Response};
 use crate::state::AppState;
 
 /// Service names that are always known, besides the model names.
-const SERVICES: [&str; 5] = [
+const SERVICES: [&str; 6] = [
     "",
     "tensorflow.serving.PredictionService",
     "tensorflow.serving.ModelService",
     "PredictionService",
     "ModelService",
+    "inference.GRPCInferenceService",
 ];
 
 /// How often Watch re-reads the status.

@@ -1,5 +1,6 @@
 //! The gRPC front end on `--port` / `--grpc_socket_path`: TF Serving's `PredictionService` and
-//! `ModelService`, the standard `grpc.health.v1.Health` service and server reflection.
+//! `ModelService`, the Open Inference Protocol's `inference.GRPCInferenceService`
+//! ([`crate::v2::grpc`]), the standard `grpc.health.v1.Health` service and server reflection.
 //!
 //! Handlers share the REST path: models are resolved with the same manager lookup, inference
 //! runs where [`crate::execution`] puts it (inline for fast models, else the blocking pool), and classify/regress results come from [`crate::rest::results`],
@@ -26,6 +27,7 @@ use tensorserve_core::{Model, Status};
 use tensorserve_engine::VersionChoice;
 use tensorserve_proto::MAX_MESSAGE_BYTES;
 use tensorserve_proto::grpc::health::v1::health_server::HealthServer;
+use tensorserve_proto::inference::grpc_inference_service_server::GrpcInferenceServiceServer;
 use tensorserve_proto::tensor::TensorEncoding;
 use tensorserve_proto::tensorflow::serving::ModelSpec;
 use tensorserve_proto::tensorflow::serving::model_service_server::ModelServiceServer;
@@ -41,6 +43,7 @@ pub use prediction::PredictionServiceImpl;
 
 use crate::metrics::{self, Api, Protocol};
 use crate::state::AppState;
+use crate::v2::grpc::GrpcInferenceServiceImpl;
 
 /// The error every handler returns: a core status mapped as TF Serving maps it.
 pub(crate) fn to_tonic(status: Status) -> tonic::Status {
@@ -200,6 +203,9 @@ pub fn dispatch(state: AppState) -> anyhow::Result<serve::Dispatch> {
     let models = ModelServiceServer::new(ModelServiceImpl::new(state.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let inference = GrpcInferenceServiceServer::new(GrpcInferenceServiceImpl::new(state.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let health = HealthServer::new(HealthService::new(state.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -207,6 +213,7 @@ pub fn dispatch(state: AppState) -> anyhow::Result<serve::Dispatch> {
     let reflection_v1alpha = tensorserve_proto::reflection::builder().build_v1alpha()?;
     let routes = tonic::service::Routes::new(prediction)
         .add_service(models)
+        .add_service(inference)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
