@@ -194,18 +194,7 @@ pub(crate) async fn answer_v1(
     started: Instant,
 ) -> Result<Vec<u8>, V1Error> {
     let mut info = RequestInfo::default();
-    let work = handle_v1(state, method, path, body, &mut info);
-    let result = match state.config().rest_timeout {
-        // The deadline covers everything: queueing for a slot, reading the body, inference.
-        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-            Err(Status::deadline_exceeded(format!(
-                "Request did not complete within {} ms (--rest_api_timeout_in_ms)",
-                limit.as_millis()
-            ))
-            .into())
-        }),
-        None => work.await,
-    };
+    let result = within_timeout(state, handle_v1(state, method, path, body, &mut info)).await;
     let (code, status) = match &result {
         Ok(_) => (Code::Ok, StatusCode::OK),
         Err(e) => (e.code(), e.http_status()),
@@ -223,6 +212,24 @@ pub(crate) async fn answer_v1(
         "REST request"
     );
     result
+}
+
+/// `work` under `--rest_api_timeout_in_ms`, when set. The deadline covers everything the work
+/// does: queueing for a slot, reading the body, inference.
+pub(crate) async fn within_timeout<T>(
+    state: &AppState,
+    work: impl std::future::Future<Output = Result<T, V1Error>>,
+) -> Result<T, V1Error> {
+    match state.config().rest_timeout {
+        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(Status::deadline_exceeded(format!(
+                "Request did not complete within {} ms (--rest_api_timeout_in_ms)",
+                limit.as_millis()
+            ))
+            .into())
+        }),
+        None => work.await,
+    }
 }
 
 /// CORS preflight, answered whether or not CORS is enabled, as TF Serving does.

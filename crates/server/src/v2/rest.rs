@@ -21,11 +21,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tensorserve_core::{Code, Status};
+use tensorserve_core::Code;
 
 use super::{infer, json, metadata};
 use crate::metrics::{self, Protocol};
-use crate::rest::{V1Error, json_response, read_body};
+use crate::rest::{V1Error, json_response, read_body, within_timeout};
 use crate::state::AppState;
 
 /// The `/v2` routes other than health.
@@ -124,16 +124,7 @@ async fn infer(
         let response = infer::infer(&state, request).await?;
         Ok::<_, V1Error>(json::encode_infer(&response)?)
     };
-    let result = match state.config().rest_timeout {
-        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-            Err(Status::deadline_exceeded(format!(
-                "Request did not complete within {} ms (--rest_api_timeout_in_ms)",
-                limit.as_millis()
-            ))
-            .into())
-        }),
-        None => work.await,
-    };
+    let result = within_timeout(&state, work).await;
     let code = result.as_ref().map_or_else(V1Error::code, |_| Code::Ok);
     metrics::known_or_unknown(&name).record_request(
         Protocol::Rest,
