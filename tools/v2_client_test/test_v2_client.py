@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Drives a running tensorserve with Triton's own Python client (`tritonclient`), which speaks
 the Open Inference Protocol (KServe V2), over HTTP and gRPC: liveness, readiness, server and
-model metadata, and inference on the bundled half_plus_two (input x FP32 -> y = 0.5 x + 2),
-plus the errors a client sees for an unknown model and a wrong datatype.
+model metadata, and inference on the bundled half_plus_two (input x FP32 -> y = 0.5 x + 2) with
+JSON and with binary tensor data (Triton's extension, the HTTP client's default), plus the
+errors a client sees for an unknown model and a wrong datatype.
 
 Usage: test_v2_client.py HTTP_HOST:PORT GRPC_HOST:PORT
 Prints one line per check and `N passed, M failed`; exits 1 when anything failed.
@@ -92,7 +93,20 @@ def main():
         if proto == "http":
             @check("http: infer with JSON tensor data")
             def _():
-                np.testing.assert_array_equal(infer(binary_data=False).as_numpy("y"), Y)
+                x = module.InferInput("x", list(X.shape), "FP32")
+                x.set_data_from_numpy(X, binary_data=False)
+                y = module.InferRequestedOutput("y", binary_data=False)
+                np.testing.assert_array_equal(client.infer(MODEL, [x], outputs=[y]).as_numpy("y"), Y)
+
+            @check("http: infer with binary tensor data (the client's default)")
+            def _():
+                np.testing.assert_array_equal(infer().as_numpy("y"), Y)
+
+            @check("http: infer with no outputs named")
+            def _():
+                x = module.InferInput("x", list(X.shape), "FP32")
+                x.set_data_from_numpy(X)
+                np.testing.assert_array_equal(client.infer(MODEL, [x]).as_numpy("y"), Y)
         else:
             @check("grpc: infer")
             def _():

@@ -1,7 +1,7 @@
 //! The Open Inference Protocol (KServe V2) over gRPC, `inference.GRPCInferenceService`, through
 //! the generated tonic client against the real server on the bundled `half_plus_two`
 //! (signature `serving_default`: input `x` FP32 [-1, 1] → output `y` = 0.5x + 2). The tensor
-//! conversion's own rules are tested in `src/v2/grpc_tensor/tests.rs`.
+//! conversion's own rules are tested in `src/v2/contents/tests.rs`.
 
 mod common;
 

@@ -260,3 +260,65 @@ async fn a_multi_input_model_in_both_formats_answers_as_tensorflow() {
         }
     }
 }
+
+/// Triton's binary tensor data extension over the wire: the JSON header's length in
+/// `Inference-Header-Content-Length`, raw little-endian elements after it, both ways.
+#[tokio::test]
+async fn binary_tensor_data_travels_after_the_json_both_ways() {
+    let server = common::start_bundled(&[]).await;
+    let header = json!({
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [3, 1], "parameters": {"binary_data_size": 12}}],
+        "outputs": [{"name": "y", "parameters": {"binary_data": true}}],
+    })
+    .to_string();
+    let mut body = header.clone().into_bytes();
+    for x in [1.0f32, 2.0, 5.0] {
+        body.extend_from_slice(&x.to_le_bytes());
+    }
+    let length = header.len().to_string();
+    let answer = http::request(
+        server.addr,
+        "POST",
+        "/v2/models/half_plus_two/infer",
+        &[("Inference-Header-Content-Length", &length)],
+        &body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let json_length: usize = answer
+        .header("inference-header-content-length")
+        .expect("the answer carries binary data")
+        .parse()
+        .unwrap();
+    let head: Value = serde_json::from_slice(&answer.body[..json_length]).unwrap();
+    assert_eq!(head["outputs"][0]["parameters"]["binary_data_size"], 12);
+    let y: Vec<f32> = answer.body[json_length..]
+        .chunks(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(y, [2.5, 3.0, 4.5]);
+
+    // A header length beyond the body is a 400 with the protocol's error body.
+    let answer = http::request(
+        server.addr,
+        "POST",
+        "/v2/models/half_plus_two/infer",
+        &[("Inference-Header-Content-Length", "100000")],
+        &body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Inference-Header-Content-Length is 100000")
+    );
+}

@@ -3,7 +3,7 @@
 //! services (docs/v2-grpc.md).
 //!
 //! This module only translates between the protobuf messages and [`super::infer`] /
-//! [`super::metadata`]; tensor elements are converted in [`super::grpc_tensor`].
+//! [`super::metadata`]; tensor elements are converted in [`super::contents`].
 //!
 //! * Inputs come as typed `contents` or, for all inputs at once, as `raw_input_contents` (one
 //!   buffer per input, in order); one request may not mix the two.
@@ -37,7 +37,7 @@ use tensorserve_proto::inference::{
 use tonic::{Request, Response};
 
 use super::datatype;
-use super::grpc_tensor::{self, from_contents, from_raw, has_elements, layout};
+use super::contents::{self, from_contents, from_raw, has_elements, layout};
 use super::infer::{self, InferRequest, InferResponse};
 use super::metadata::{self, EXTENSIONS, SERVER_NAME, TensorMetadata};
 use crate::grpc::{finish, to_tonic};
@@ -140,13 +140,13 @@ pub fn encode_infer(response: InferResponse, raw: bool) -> Result<ModelInferResp
     let mut raw_output_contents = Vec::new();
     for (name, tensor) in response.outputs {
         let datatype = datatype::name(tensor.dtype()).to_string();
-        let shape = grpc_tensor::shape_to_proto(tensor.shape());
+        let shape = contents::shape_to_proto(tensor.shape());
         let (_, data) = tensor.into_parts();
         let contents = if raw {
-            raw_output_contents.push(grpc_tensor::to_raw(&data)?);
+            raw_output_contents.push(contents::to_raw(&data)?);
             None
         } else {
-            Some(grpc_tensor::to_contents(data).ok_or_else(|| {
+            Some(contents::to_contents(data).ok_or_else(|| {
                 Status::internal(format!("output '{name}' has no typed contents field"))
             })?)
         };

@@ -4,25 +4,66 @@
 //! A tensor's `data` may be flat or nested arrays in row-major order; either way its element
 //! count must equal the product of its `shape`. Elements must fit the datatype exactly: an
 //! integer type takes integral numbers within its range, `BOOL` takes `true`/`false`, `BYTES`
-//! takes strings (their UTF-8 bytes). `FP16` has no JSON form here (TF Serving's JSON has none
-//! either); the gRPC API carries it as raw bytes. Floats are written in their shortest
-//! round-tripping form, non-finite ones as `NaN`, `Infinity` and `-Infinity` (what Python's
-//! `json` reads and writes).
+//! takes strings (their UTF-8 bytes). `FP16` has no JSON form (TF Serving's JSON has none
+//! either). Floats are written in their shortest round-tripping form, non-finite ones as `NaN`,
+//! `Infinity` and `-Infinity` (what Python's `json` reads and writes).
+//!
+//! Triton's binary tensor data extension (what `tritonclient.http` sends by default) is
+//! supported both ways: when the request has an `Inference-Header-Content-Length` header, the
+//! body is that many bytes of JSON followed by the raw buffers ([`super::contents`]) of the
+//! inputs whose `parameters` carry `binary_data_size`, in input order. Outputs asked for with
+//! `"binary_data": true` (or all of them, with the request parameter `binary_data_output`) are
+//! answered the same way, each with its `binary_data_size`, and the answer carries the header.
 
 use serde_json::{Map, Value};
 use tensorserve_core::{DType, Status, Tensor, TensorData};
 
+use super::contents::{from_raw, layout, to_raw};
 use super::datatype;
 use super::infer::{InferRequest, InferResponse};
 use super::metadata::{EXTENSIONS, ModelMetadata, SERVER_NAME, TensorMetadata};
 
+/// The header that gives the JSON part's length when binary tensor data follows it.
+pub const HEADER_LENGTH: &str = "inference-header-content-length";
+
+/// Which outputs are to be answered as binary data.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BinaryOutputs {
+    /// The request parameter `binary_data_output`: every output not said otherwise.
+    pub all: bool,
+    /// Outputs whose own `binary_data` parameter says yes or no.
+    pub named: Vec<(String, bool)>,
+}
+
+impl BinaryOutputs {
+    /// Whether the output `name` goes out as binary data.
+    pub fn binary(&self, name: &str) -> bool {
+        self.named
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(self.all, |&(_, binary)| binary)
+    }
+}
+
 /// Decodes an inference request body for `model_name` at `model_version` (from the path).
+/// `json_length` is the `Inference-Header-Content-Length` header's value, if it was sent.
 pub fn decode_infer(
     body: &[u8],
+    json_length: Option<usize>,
     model_name: String,
     model_version: String,
-) -> Result<InferRequest, Status> {
-    let value: Value = serde_json::from_slice(body)
+) -> Result<(InferRequest, BinaryOutputs), Status> {
+    let (json, mut binary) = match json_length {
+        None => (body, &[][..]),
+        Some(n) if n <= body.len() => body.split_at(n),
+        Some(n) => {
+            return Err(Status::invalid_argument(format!(
+                "Inference-Header-Content-Length is {n} but the body has only {} bytes",
+                body.len()
+            )));
+        }
+    };
+    let value: Value = serde_json::from_slice(json)
         .map_err(|e| Status::invalid_argument(format!("failed to parse the request JSON: {e}")))?;
     let Value::Object(mut request) = value else {
         return Err(Status::invalid_argument(
@@ -34,9 +75,13 @@ pub fn decode_infer(
         Some(Value::String(id)) => id,
         Some(_) => return Err(Status::invalid_argument("'id' must be a string")),
     };
-    let signature = match parameters(request.remove("parameters"), "the request")?
-        .and_then(|mut p| p.remove("signature_name"))
-    {
+    let mut request_parameters =
+        parameters(request.remove("parameters"), "the request")?.unwrap_or_default();
+    let binary_outputs = BinaryOutputs {
+        all: flag(&mut request_parameters, "binary_data_output")?,
+        named: Vec::new(),
+    };
+    let signature = match request_parameters.remove("signature_name") {
         None => None,
         Some(Value::String(name)) => Some(name),
         Some(_) => {
@@ -52,27 +97,43 @@ pub fn decode_infer(
     };
     let inputs = inputs
         .into_iter()
-        .map(decode_input)
+        .map(|input| decode_input(input, &mut binary))
         .collect::<Result<Vec<_>, _>>()?;
+    if !binary.is_empty() {
+        return Err(Status::invalid_argument(format!(
+            "{} bytes of binary data follow the JSON that no input's binary_data_size claims",
+            binary.len()
+        )));
+    }
+    let mut binary_outputs = binary_outputs;
     let outputs = match request.remove("outputs") {
         None => Vec::new(),
         Some(Value::Array(outputs)) => outputs
             .into_iter()
-            .map(|o| match o {
-                Value::Object(mut o) => match o.remove("name") {
-                    Some(Value::String(name)) => Ok(name),
-                    _ => Err(Status::invalid_argument(
+            .map(|o| {
+                let Value::Object(mut o) = o else {
+                    return Err(Status::invalid_argument(
+                        "each requested output must be an object",
+                    ));
+                };
+                let Some(Value::String(name)) = o.remove("name") else {
+                    return Err(Status::invalid_argument(
                         "each requested output needs a 'name' string",
-                    )),
-                },
-                _ => Err(Status::invalid_argument(
-                    "each requested output must be an object",
-                )),
+                    ));
+                };
+                let of = format!("output '{name}'");
+                if let Some(mut p) = parameters(o.remove("parameters"), &of)?
+                    && p.contains_key("binary_data")
+                {
+                    let binary = flag(&mut p, "binary_data")?;
+                    binary_outputs.named.push((name.clone(), binary));
+                }
+                Ok(name)
             })
             .collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err(Status::invalid_argument("'outputs' must be an array")),
     };
-    Ok(InferRequest {
+    let request = InferRequest {
         model_name,
         model_version,
         id,
@@ -80,7 +141,19 @@ pub fn decode_infer(
         inputs,
         outputs,
         input_bytes: body.len(),
-    })
+    };
+    Ok((request, binary_outputs))
+}
+
+/// A boolean parameter, `false` when absent.
+fn flag(parameters: &mut Map<String, Value>, name: &str) -> Result<bool, Status> {
+    match parameters.remove(name) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(_) => Err(Status::invalid_argument(format!(
+            "parameter '{name}' must be a boolean"
+        ))),
+    }
 }
 
 /// A `parameters` object, if present.
@@ -94,8 +167,9 @@ fn parameters(value: Option<Value>, of: &str) -> Result<Option<Map<String, Value
     }
 }
 
-/// One `inputs` entry: `{"name", "shape", "datatype", "data"}`.
-fn decode_input(value: Value) -> Result<(String, Tensor), Status> {
+/// One `inputs` entry: `{"name", "shape", "datatype", "data"}`, or with `binary_data_size` in
+/// its `parameters` instead of `data`, its elements taken from the front of `binary`.
+fn decode_input(value: Value, binary: &mut &[u8]) -> Result<(String, Tensor), Status> {
     let Value::Object(mut input) = value else {
         return Err(Status::invalid_argument("each input must be an object"));
     };
@@ -106,33 +180,55 @@ fn decode_input(value: Value) -> Result<(String, Tensor), Status> {
     let Some(Value::String(type_name)) = input.remove("datatype") else {
         return Err(bad("needs a 'datatype' string"));
     };
-    let dtype = datatype::parse(&type_name)
-        .ok_or_else(|| bad(&format!("unknown datatype '{type_name}'")))?;
     let Some(Value::Array(dims)) = input.remove("shape") else {
         return Err(bad("needs a 'shape' array"));
     };
-    let shape = dims
+    let dims = dims
         .iter()
-        .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
-        .collect::<Option<Vec<usize>>>()
-        .ok_or_else(|| bad("shape dimensions must be non-negative integers"))?;
-    let count = shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or_else(|| bad("the shape has too many elements"))?;
-    let Some(data) = input.remove("data") else {
-        return Err(bad("needs 'data'"));
+        .map(Value::as_i64)
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(|| bad("shape dimensions must be integers"))?;
+    let layout = layout(&name, &type_name, &dims)?;
+    let binary_size = match parameters(input.remove("parameters"), &format!("input '{name}'"))?
+        .and_then(|mut p| p.remove("binary_data_size"))
+    {
+        None => None,
+        Some(size) => Some(
+            size.as_u64()
+                .and_then(|s| usize::try_from(s).ok())
+                .ok_or_else(|| bad("binary_data_size must be a non-negative integer"))?,
+        ),
     };
+    if let Some(size) = binary_size {
+        if input.contains_key("data") {
+            return Err(bad("has both 'data' and binary_data_size"));
+        }
+        if size > binary.len() {
+            return Err(bad(&format!(
+                "binary_data_size is {size} but only {} bytes of binary data remain",
+                binary.len()
+            )));
+        }
+        let (raw, rest) = binary.split_at(size);
+        *binary = rest;
+        let tensor = from_raw(&name, layout, raw)?;
+        return Ok((name, tensor));
+    }
+    let Some(data) = input.remove("data") else {
+        return Err(bad("needs 'data' (or binary_data_size)"));
+    };
+    let count = layout.count;
     let mut elements = Vec::new();
     flatten(data, &mut elements, count).map_err(|e| bad(&e))?;
     if elements.len() != count {
         return Err(bad(&format!(
-            "shape {shape:?} holds {count} elements but data has {}",
+            "shape {:?} holds {count} elements but data has {}",
+            layout.shape,
             elements.len()
         )));
     }
-    let data = elements_to_data(dtype, elements).map_err(|e| bad(&e))?;
-    let tensor = Tensor::new(shape, data).map_err(|e| bad(e.message()))?;
+    let data = elements_to_data(layout.dtype, elements).map_err(|e| bad(&e))?;
+    let tensor = Tensor::new(layout.shape, data).map_err(|e| bad(e.message()))?;
     Ok((name, tensor))
 }
 
@@ -198,9 +294,14 @@ fn elements_to_data(dtype: DType, elements: Vec<Value>) -> Result<TensorData, St
     })
 }
 
-/// The inference response body.
-pub fn encode_infer(response: &InferResponse) -> Result<Vec<u8>, Status> {
+/// The inference response body, and the length of its JSON part when binary data follows it
+/// (the value of the answer's `Inference-Header-Content-Length`).
+pub fn encode_infer(
+    response: &InferResponse,
+    binary: &BinaryOutputs,
+) -> Result<(Vec<u8>, Option<usize>), Status> {
     let mut out = Vec::with_capacity(128);
+    let mut tail = Vec::new();
     out.extend_from_slice(b"{\"model_name\":");
     string(&mut out, &response.model_name);
     out.extend_from_slice(b",\"model_version\":");
@@ -220,12 +321,25 @@ pub fn encode_infer(response: &InferResponse) -> Result<Vec<u8>, Status> {
         string(&mut out, datatype::name(tensor.dtype()));
         out.extend_from_slice(b",\"shape\":");
         write_json(&mut out, tensor.shape());
-        out.extend_from_slice(b",\"data\":");
-        data(&mut out, name, tensor.data())?;
+        if binary.binary(name) {
+            let raw = to_raw(tensor.data())?;
+            out.extend_from_slice(b",\"parameters\":{\"binary_data_size\":");
+            write_json(&mut out, &raw.len());
+            out.push(b'}');
+            tail.extend_from_slice(&raw);
+        } else {
+            out.extend_from_slice(b",\"data\":");
+            data(&mut out, name, tensor.data())?;
+        }
         out.push(b'}');
     }
     out.extend_from_slice(b"]}");
-    Ok(out)
+    if tail.is_empty() {
+        return Ok((out, None));
+    }
+    let json_length = out.len();
+    out.extend_from_slice(&tail);
+    Ok((out, Some(json_length)))
 }
 
 /// A tensor's elements as a flat JSON array.
@@ -259,14 +373,14 @@ fn data(out: &mut Vec<u8>, name: &str, data: &TensorData) -> Result<(), Status> 
                 .collect::<Result<Vec<&str>, _>>()
                 .map_err(|_| {
                     Status::failed_precondition(format!(
-                        "output '{name}' holds bytes that are not UTF-8, which JSON cannot carry; use the gRPC API"
+                        "output '{name}' holds bytes that are not UTF-8, which JSON cannot carry; ask for it as binary data"
                     ))
                 })?;
             write_json(out, &texts);
         }
         TensorData::F16(_) => {
             return Err(Status::failed_precondition(format!(
-                "output '{name}' is FP16, which has no JSON form; use the gRPC API"
+                "output '{name}' is FP16, which has no JSON form; ask for it as binary data"
             )));
         }
     }

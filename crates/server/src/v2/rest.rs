@@ -11,17 +11,19 @@
 //! Errors are `{"error": "<message>"}` with the HTTP status of TF Serving's code table
 //! ([`crate::rest::http_status`]), the same body the `/v1` API answers with. Inference
 //! requests are counted and timed as predict requests of the model (REST), and bound by
-//! `--rest_api_timeout_in_ms` and `--max_request_body_bytes` as `/v1` ones are.
+//! `--rest_api_timeout_in_ms` and `--max_request_body_bytes` as `/v1` ones are. Binary tensor
+//! data (Triton's extension, [`json`]) comes and goes with the `Inference-Header-Content-Length`
+//! header.
 
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tensorserve_core::Code;
+use tensorserve_core::{Code, Status};
 
 use super::{infer, json, metadata};
 use crate::metrics::{self, Protocol};
@@ -119,10 +121,11 @@ async fn infer(
     let started = Instant::now();
     let work = async {
         let limit = state.config().max_request_body_bytes;
+        let json_length = json_length(&headers)?;
         let body = read_body(&headers, body, limit).await?;
-        let request = json::decode_infer(&body, name.clone(), version)?;
+        let (request, binary) = json::decode_infer(&body, json_length, name.clone(), version)?;
         let response = infer::infer(&state, request).await?;
-        Ok::<_, V1Error>(json::encode_infer(&response)?)
+        Ok::<_, V1Error>(json::encode_infer(&response, &binary)?)
     };
     let result = within_timeout(&state, work).await;
     let code = result.as_ref().map_or_else(V1Error::code, |_| Code::Ok);
@@ -133,7 +136,32 @@ async fn infer(
         started.elapsed(),
     );
     match result {
-        Ok(body) => json_response(StatusCode::OK, body),
+        Ok((body, None)) => json_response(StatusCode::OK, body),
+        Ok((body, Some(json_length))) => {
+            let mut response = Response::new(Body::from(body));
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            headers.insert(json::HEADER_LENGTH, HeaderValue::from(json_length));
+            response
+        }
         Err(e) => e.into_response(),
     }
+}
+
+/// The request's `Inference-Header-Content-Length`, if any.
+fn json_length(headers: &HeaderMap) -> Result<Option<usize>, Status> {
+    let Some(value) = headers.get(json::HEADER_LENGTH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            Status::invalid_argument("Inference-Header-Content-Length must be a byte count")
+        })
 }

@@ -7,7 +7,36 @@ use tensorserve_core::{Code, DType, Tensor, TensorData};
 use super::*;
 
 fn decode(body: serde_json::Value) -> Result<InferRequest, Status> {
-    decode_infer(body.to_string().as_bytes(), "m".to_string(), String::new())
+    decode_infer(
+        body.to_string().as_bytes(),
+        None,
+        "m".to_string(),
+        String::new(),
+    )
+    .map(|(r, _)| r)
+}
+
+/// A body of `header` JSON followed by `binary`, and the header length to send with it.
+fn with_binary(header: serde_json::Value, binary: &[u8]) -> (Vec<u8>, usize) {
+    let mut body = header.to_string().into_bytes();
+    let json_length = body.len();
+    body.extend_from_slice(binary);
+    (body, json_length)
+}
+
+fn decode_binary(
+    header: serde_json::Value,
+    binary: &[u8],
+) -> Result<(InferRequest, BinaryOutputs), Status> {
+    let (body, length) = with_binary(header, binary);
+    decode_infer(&body, Some(length), "m".into(), String::new())
+}
+
+fn encode(response: &InferResponse) -> Result<Vec<u8>, Status> {
+    encode_infer(response, &BinaryOutputs::default()).map(|(body, length)| {
+        assert_eq!(length, None);
+        body
+    })
 }
 
 fn one_input(
@@ -99,7 +128,7 @@ fn shapes_and_element_counts_must_agree() {
     refused(one_input("FP32", json!([-1]), json!([1])));
     refused(one_input("FP32", json!([1.5]), json!([1])));
     // A lying shape is caught by arithmetic, not by allocating.
-    let message = refused(one_input("FP32", json!([u64::MAX, 4]), json!([1])));
+    let message = refused(one_input("FP32", json!([i64::MAX, 4]), json!([1])));
     assert!(message.contains("too many elements"), "{message}");
     let scalar = one_input("FP32", json!([]), json!([7])).unwrap();
     assert_eq!(scalar.shape(), &[] as &[usize]);
@@ -108,7 +137,7 @@ fn shapes_and_element_counts_must_agree() {
 #[test]
 fn malformed_requests_name_what_is_wrong() {
     assert!(
-        refused(decode_infer(b"{", "m".into(), String::new()))
+        refused(decode_infer(b"{", None, "m".into(), String::new()))
             .starts_with("failed to parse the request JSON")
     );
     assert_eq!(
@@ -181,7 +210,7 @@ fn responses_are_compact_json_with_shortest_floats_and_python_non_finites() {
             ),
         ],
     };
-    let text = String::from_utf8(encode_infer(&response).unwrap()).unwrap();
+    let text = String::from_utf8(encode(&response).unwrap()).unwrap();
     assert_eq!(
         text,
         r#"{"model_name":"m","model_version":"3","id":"r\"1","outputs":[{"name":"y","datatype":"FP32","shape":[2,2],"data":[0.1,2.5,NaN,-Infinity]},{"name":"s","datatype":"BYTES","shape":[1],"data":["a\nb"]},{"name":"b","datatype":"BOOL","shape":[1],"data":[true]}]}"#
@@ -197,7 +226,7 @@ fn outputs_json_cannot_carry_are_refused_by_name() {
         outputs: vec![("out".into(), tensor)],
     };
     let binary = Tensor::new(vec![1], TensorData::String(vec![vec![0xff]])).unwrap();
-    let err = encode_infer(&response(binary)).unwrap_err();
+    let err = encode(&response(binary)).unwrap_err();
     assert!(
         err.message()
             .contains("output 'out' holds bytes that are not UTF-8"),
@@ -205,10 +234,116 @@ fn outputs_json_cannot_carry_are_refused_by_name() {
         err.message()
     );
     let half = Tensor::new(vec![1], TensorData::F16(vec![0x3c00])).unwrap();
-    let err = encode_infer(&response(half)).unwrap_err();
+    let err = encode(&response(half)).unwrap_err();
     assert!(
         err.message().contains("output 'out' is FP16"),
         "{}",
         err.message()
     );
+}
+
+#[test]
+fn binary_inputs_follow_the_json_in_input_order() {
+    let floats: Vec<u8> = [1.0f32, 2.0, 5.0]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    let half = 0x3c00u16.to_le_bytes(); // 1.0 in IEEE half
+    let strings = [2u32.to_le_bytes().as_slice(), b"ab"].concat();
+    let binary = [floats.as_slice(), &half, &strings].concat();
+    let (request, outputs) = decode_binary(
+        json!({"inputs": [
+            {"name": "x", "datatype": "FP32", "shape": [3], "parameters": {"binary_data_size": 12}},
+            {"name": "h", "datatype": "FP16", "shape": [1], "parameters": {"binary_data_size": 2}},
+            {"name": "s", "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": 6}},
+            {"name": "j", "datatype": "INT32", "shape": [1], "data": [7]},
+        ]}),
+        &binary,
+    )
+    .unwrap();
+    assert_eq!(outputs, BinaryOutputs::default());
+    let data: Vec<&TensorData> = request.inputs.iter().map(|(_, t)| t.data()).collect();
+    assert_eq!(
+        data,
+        [
+            &TensorData::F32(vec![1.0, 2.0, 5.0]),
+            &TensorData::F16(vec![0x3c00]),
+            &TensorData::String(vec![b"ab".to_vec()]),
+            &TensorData::I32(vec![7]),
+        ]
+    );
+}
+
+#[test]
+fn binary_data_that_does_not_add_up_is_refused() {
+    let input = |size: u64| json!({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "parameters": {"binary_data_size": size}}]});
+    assert_eq!(
+        refused(decode_binary(input(8), &[0; 4])),
+        "input 'x': binary_data_size is 8 but only 4 bytes of binary data remain"
+    );
+    assert_eq!(
+        refused(decode_binary(input(4), &[0; 6])),
+        "2 bytes of binary data follow the JSON that no input's binary_data_size claims"
+    );
+    let message = refused(decode_binary(input(3), &[0; 3]));
+    assert!(message.starts_with("input 'x': "), "{message}");
+    let both = json!({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1], "parameters": {"binary_data_size": 4}}]});
+    assert_eq!(
+        refused(decode_binary(both, &[0; 4])),
+        "input 'x': has both 'data' and binary_data_size"
+    );
+    let (body, _) = with_binary(input(4), &[0; 4]);
+    let message = refused(decode_infer(
+        &body,
+        Some(body.len() + 1),
+        "m".into(),
+        String::new(),
+    ));
+    assert!(
+        message.starts_with("Inference-Header-Content-Length is "),
+        "{message}"
+    );
+}
+
+#[test]
+fn outputs_asked_for_as_binary_follow_the_json() {
+    let (_, binary) = decode_binary(
+        json!({
+            "parameters": {"binary_data_output": true},
+            "inputs": [],
+            "outputs": [{"name": "y"}, {"name": "s", "parameters": {"binary_data": false}}],
+        }),
+        &[],
+    )
+    .unwrap();
+    assert!(binary.binary("y") && binary.binary("unnamed") && !binary.binary("s"));
+    let response = InferResponse {
+        model_name: "m".into(),
+        model_version: "1".into(),
+        id: String::new(),
+        outputs: vec![
+            (
+                "y".into(),
+                Tensor::new(vec![2], TensorData::F32(vec![2.5, -1.0])).unwrap(),
+            ),
+            (
+                "s".into(),
+                Tensor::new(vec![1], TensorData::String(vec![b"ok".to_vec()])).unwrap(),
+            ),
+        ],
+    };
+    let (body, length) = encode_infer(&response, &binary).unwrap();
+    let length = length.expect("binary data follows");
+    let header: serde_json::Value = serde_json::from_slice(&body[..length]).unwrap();
+    assert_eq!(
+        header["outputs"][0]["parameters"],
+        json!({"binary_data_size": 8})
+    );
+    assert!(header["outputs"][0].get("data").is_none());
+    assert_eq!(header["outputs"][1]["data"], json!(["ok"]));
+    let floats: Vec<u8> = [2.5f32, -1.0]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    assert_eq!(&body[length..], floats.as_slice());
 }

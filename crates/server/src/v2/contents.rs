@@ -1,4 +1,4 @@
-//! Tensor elements of the Open Inference Protocol's gRPC messages, to and from
+//! Tensor elements of the Open Inference Protocol, to and from
 //! [`Tensor`]: the typed `InferTensorContents` fields and the "raw" byte buffers
 //! (`raw_input_contents` / `raw_output_contents`).
 //!
@@ -9,7 +9,8 @@
 //!
 //! Raw buffers: the elements in row-major order, little-endian, without padding; `BOOL` one byte
 //! (0 or 1) each; `BYTES` each as a 4-byte little-endian length followed by the bytes (Triton's
-//! framing, what `tritonclient` writes and reads).
+//! framing, what `tritonclient` writes and reads). REST's binary tensor data extension carries
+//! the same buffers after the JSON ([`super::json`]).
 //!
 //! Every check that a length matches the shape comes before the allocation it would size, so a
 //! shape that claims more elements than the message carries costs nothing.
