@@ -36,8 +36,8 @@ use tensorserve_proto::inference::{
 };
 use tonic::{Request, Response};
 
-use super::datatype;
 use super::contents::{self, from_contents, from_raw, has_elements, layout};
+use super::datatype;
 use super::infer::{self, InferRequest, InferResponse};
 use super::metadata::{self, EXTENSIONS, SERVER_NAME, TensorMetadata};
 use crate::grpc::{finish, to_tonic};
