@@ -64,6 +64,7 @@ impl Server {
             RuntimeLoader::new(config.saved_model_tags.clone())
                 .with_batching(
                     config.batching.as_ref(),
+                    config.per_model_batching,
                     Some(Arc::new(crate::metrics::BatchSizeMetrics)),
                 )
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?

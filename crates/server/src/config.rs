@@ -79,6 +79,9 @@ pub struct ServerConfig {
     /// Dynamic batching (`--enable_batching`): the parameters file's settings, or TF Serving's
     /// defaults without a file.
     pub batching: Option<BatchingParameters>,
+    /// `--enable_per_model_batching_parameters`: a version's own `batching_params.pbtxt`
+    /// replaces the batching settings for it (with `--enable_batching` only).
+    pub per_model_batching: bool,
     /// Model warmup (`--enable_model_warmup`); `None` when off.
     pub warmup: Option<WarmupOptions>,
     /// JSON logs instead of text.
@@ -267,6 +270,7 @@ impl ServerConfig {
                 (true, None) => Some(BatchingParameters::default()),
                 (true, Some(path)) => Some(read_batching_parameters(&path)?),
             },
+            per_model_batching: flags.bool("enable_per_model_batching_parameters"),
             warmup: flags.bool("enable_model_warmup").then(|| WarmupOptions {
                 // TF Serving uses the flag only when it is positive; otherwise one run a record.
                 iterations: u32::try_from(flags.int("num_request_iterations_for_warmup"))

@@ -90,7 +90,7 @@ const FLAGS: &[(&str, Kind, &str, Support)] = {
             "enable_per_model_batching_parameters",
             Bool,
             "false",
-            Ignored,
+            Implemented,
         ),
         ("tensorflow_session_parallelism", Int, "0", Ignored),
         ("tensorflow_intra_op_parallelism", Int, "0", Ignored),

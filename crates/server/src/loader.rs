@@ -18,11 +18,45 @@ pub struct RuntimeLoader {
     warmup: Option<WarmupOptions>,
 }
 
+/// A version directory's own batching settings, read with `--enable_per_model_batching_parameters`.
+pub const PER_MODEL_BATCHING_FILE: &str = "batching_params.pbtxt";
+
 /// The shared batch threads, the settings every version is batched with, and the metrics hook.
 struct Batching {
     scheduler: Arc<BatchScheduler>,
     params: BatchingParameters,
     observer: Option<Arc<dyn BatchObserver>>,
+    /// Whether a version's [`PER_MODEL_BATCHING_FILE`] replaces `params` for it.
+    per_model: bool,
+}
+
+impl Batching {
+    /// The settings the version in `dir` is batched with: its own file's when per-model
+    /// parameters are on and it has one (TF Serving reads only the queue settings from it; the
+    /// batch threads stay the shared ones), else the server's.
+    fn params_for(&self, dir: &Path) -> Result<BatchingParameters, Status> {
+        if !self.per_model {
+            return Ok(self.params.clone());
+        }
+        let path = dir.join(PER_MODEL_BATCHING_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self.params.clone()),
+            Err(e) => {
+                return Err(Status::internal(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        tracing::info!(
+            "Wrapping session to perform batch processing using {}",
+            path.display()
+        );
+        BatchingParameters::parse(&text).map_err(|e| {
+            Status::invalid_argument(format!("{}: {}", path.display(), e.message()))
+        })
+    }
 }
 
 impl RuntimeLoader {
@@ -41,11 +75,13 @@ impl RuntimeLoader {
         self
     }
 
-    /// Batches every loaded version with `params` (starting the batch threads now); `observer`
-    /// hears about every batch (for metrics).
+    /// Batches every loaded version with `params` (starting the batch threads now), or with
+    /// the version's own `batching_params.pbtxt` when `per_model` is on and it has one;
+    /// `observer` hears about every batch (for metrics).
     pub fn with_batching(
         mut self,
         params: Option<&BatchingParameters>,
+        per_model: bool,
         observer: Option<Arc<dyn BatchObserver>>,
     ) -> Result<RuntimeLoader, Status> {
         self.batching = match params {
@@ -54,6 +90,7 @@ impl RuntimeLoader {
                 scheduler: BatchScheduler::start(params)?,
                 params: params.clone(),
                 observer,
+                per_model,
             }),
         };
         Ok(self)
@@ -99,7 +136,7 @@ impl Loader for RuntimeLoader {
             None => model,
             Some(b) => b.scheduler.wrap(
                 model,
-                b.params.clone(),
+                b.params_for(path)?,
                 &format!("{model_name}:{version}"),
                 b.observer.clone(),
             )?,
