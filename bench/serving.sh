@@ -130,6 +130,9 @@ print("requests=%d errors=%d rps=%.0f p50_us=%d p99_us=%d" % (c["ok"] + c["error
 
 hpt_body=$tmp/hpt.json
 echo '{"instances": [1.0, 2.0, 5.0]}' >"$hpt_body"
+# The same request in the Open Inference Protocol (KServe V2), docs/v2-protocol.md.
+v2_body=$tmp/v2.json
+echo '{"inputs": [{"name": "x", "shape": [3, 1], "datatype": "FP32", "data": [1.0, 2.0, 5.0]}]}' >"$v2_body"
 # One request of batch 1 from the corpus' recorded inputs, as a REST row request.
 for model in mlp cnn; do
     python3 bench/corpus_request.py "$model" >"$tmp/$model.json"
@@ -153,6 +156,7 @@ start_server "$REST_PORT" half_plus_two "$hpt_body" "$TS" --port="$GRPC_PORT" --
 wrk_run 32 "http://127.0.0.1:$REST_PORT$hpt_url" >/dev/null
 measure "tensorserve REST c=1" wrk_run 1 "http://127.0.0.1:$REST_PORT$hpt_url"
 measure "tensorserve REST c=32" wrk_run 32 "http://127.0.0.1:$REST_PORT$hpt_url"
+measure "tensorserve V2 REST c=32" wrk_run 32 "http://127.0.0.1:$REST_PORT/v2/models/half_plus_two/infer" "$v2_body"
 measure "tensorserve gRPC c=1" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_plus_two 1 "$DURATION"
 measure "tensorserve gRPC c=32" "$GRPC_BENCH" "http://127.0.0.1:$GRPC_PORT" half_plus_two 32 "$DURATION"
 measure "tensorserve gRPC h2load c=1" h2load_run 1 "$DURATION"
@@ -218,6 +222,7 @@ printf '%-52s %8s   (client-bound)\n' "gRPC (tonic client) / REST (wrk) throughp
 printf '%-52s %8s   (client-bound)\n' "gRPC (tonic client) / REST (wrk) throughput, c=1" "$(ratio "${RPS[tensorserve gRPC c=1]}" "${RPS[tensorserve REST c=1]}")"
 line "CNN batched / unbatched throughput, c=64" "$(ratio "${RPS[cnn REST c=64 batched]}" "${RPS[cnn REST c=64 plain]}")" ">=" 2.0
 printf '%-52s %8s   (no target)\n' "MLP batched / unbatched throughput, c=64" "$(ratio "${RPS[mlp REST c=64 batched]}" "${RPS[mlp REST c=64 plain]}")"
+printf '%-52s %8s   (no target)\n' "V2 REST infer / v1 REST predict throughput, c=32" "$(ratio "${RPS[tensorserve V2 REST c=32]}" "${RPS[tensorserve REST c=32]}")"
 printf '%-52s %8s   (no target)\n' "REST / floor CPU per request, c=32" "$(ratio "${CPU[tensorserve REST c=32]}" "${CPU[floor REST c=32]}")"
 line "cold start, median ms" "$cold" "<=" 50
 line "idle RSS, median MB" "$idle_mb" "<=" 20
