@@ -53,9 +53,8 @@ impl Batching {
             "Wrapping session to perform batch processing using {}",
             path.display()
         );
-        BatchingParameters::parse(&text).map_err(|e| {
-            Status::invalid_argument(format!("{}: {}", path.display(), e.message()))
-        })
+        BatchingParameters::parse(&text)
+            .map_err(|e| Status::invalid_argument(format!("{}: {}", path.display(), e.message())))
     }
 }
 
