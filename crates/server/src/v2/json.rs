@@ -77,7 +77,7 @@ pub fn decode_infer(
     };
     let mut request_parameters =
         parameters(request.remove("parameters"), "the request")?.unwrap_or_default();
-    let binary_outputs = BinaryOutputs {
+    let mut binary_outputs = BinaryOutputs {
         all: flag(&mut request_parameters, "binary_data_output")?,
         named: Vec::new(),
     };
@@ -105,34 +105,7 @@ pub fn decode_infer(
             binary.len()
         )));
     }
-    let mut binary_outputs = binary_outputs;
-    let outputs = match request.remove("outputs") {
-        None => Vec::new(),
-        Some(Value::Array(outputs)) => outputs
-            .into_iter()
-            .map(|o| {
-                let Value::Object(mut o) = o else {
-                    return Err(Status::invalid_argument(
-                        "each requested output must be an object",
-                    ));
-                };
-                let Some(Value::String(name)) = o.remove("name") else {
-                    return Err(Status::invalid_argument(
-                        "each requested output needs a 'name' string",
-                    ));
-                };
-                let of = format!("output '{name}'");
-                if let Some(mut p) = parameters(o.remove("parameters"), &of)?
-                    && p.contains_key("binary_data")
-                {
-                    let binary = flag(&mut p, "binary_data")?;
-                    binary_outputs.named.push((name.clone(), binary));
-                }
-                Ok(name)
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err(Status::invalid_argument("'outputs' must be an array")),
-    };
+    let outputs = decode_outputs(request.remove("outputs"), &mut binary_outputs)?;
     let request = InferRequest {
         model_name,
         model_version,
@@ -143,6 +116,42 @@ pub fn decode_infer(
         input_bytes: body.len(),
     };
     Ok((request, binary_outputs))
+}
+
+/// The `outputs` array: the names asked for, in order, each output's `binary_data` choice noted
+/// in `binary`.
+fn decode_outputs(
+    outputs: Option<Value>,
+    binary: &mut BinaryOutputs,
+) -> Result<Vec<String>, Status> {
+    let outputs = match outputs {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(outputs)) => outputs,
+        Some(_) => return Err(Status::invalid_argument("'outputs' must be an array")),
+    };
+    outputs
+        .into_iter()
+        .map(|o| {
+            let Value::Object(mut o) = o else {
+                return Err(Status::invalid_argument(
+                    "each requested output must be an object",
+                ));
+            };
+            let Some(Value::String(name)) = o.remove("name") else {
+                return Err(Status::invalid_argument(
+                    "each requested output needs a 'name' string",
+                ));
+            };
+            let of = format!("output '{name}'");
+            if let Some(mut p) = parameters(o.remove("parameters"), &of)?
+                && p.contains_key("binary_data")
+            {
+                let wanted = flag(&mut p, "binary_data")?;
+                binary.named.push((name.clone(), wanted));
+            }
+            Ok(name)
+        })
+        .collect()
 }
 
 /// A boolean parameter, `false` when absent.
