@@ -7,7 +7,7 @@
 # finding, printing the reproducer.
 #
 # Environment:
-#   FUZZ_SECONDS     seconds per target (default 50; six targets, so about 5 min plus the build)
+#   FUZZ_SECONDS     seconds per target (default 50; seven targets, so about 6 min plus the build)
 #   FUZZ_TARGETS     space-separated subset of targets (default: all)
 #   FUZZ_TARGET_DIR  cargo target directory for the sanitizer build (default fuzz/target)
 #   FUZZ_SANITIZER   address (default) or none. `.ci/run` uses none: the code under test is safe
@@ -23,7 +23,7 @@ ROOT=$PWD
 
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-50}
 SANITIZER=${FUZZ_SANITIZER:-address}
-TARGETS=${FUZZ_TARGETS:-"json_predict json_examples example_decode bundle_read savedmodel_open hpack_decode"}
+TARGETS=${FUZZ_TARGETS:-"json_predict json_examples example_decode bundle_read savedmodel_open hpack_decode tfrecord_read"}
 TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
 CARGO_FUZZ_VERSION=0.13.2
 
@@ -32,7 +32,7 @@ max_len() {
     case $1 in
         json_predict | json_examples) echo 16384 ;;
         example_decode | hpack_decode) echo 4096 ;;
-        bundle_read) echo 16384 ;;
+        bundle_read | tfrecord_read) echo 16384 ;;
         savedmodel_open) echo 65536 ;;
         *) echo "unknown fuzz target $1" >&2; return 1 ;;
     esac

@@ -220,6 +220,8 @@ def main():
         "savedmodel_open": [],
         "bundle_read": [],
         "hpack_decode": [(f"seq{i}.bin", hpack_seed(*s)) for i, s in enumerate(HPACK_SEQUENCES)],
+        # Warmup files written by TensorFlow's TFRecordWriter (tools/fixtures/make_warmup_requests.py).
+        "tfrecord_read": [(f.name, f.read_bytes()) for f in sorted((ROOT / "testdata/warmup").glob("*.tfrecord"))],
     }
     for name, version in fixtures():
         sets["savedmodel_open"].append((f"{name}.pb", (version / "saved_model.pb").read_bytes()))
