@@ -15,6 +15,7 @@
 mod calls;
 mod control;
 mod keep_alive;
+mod max_age;
 mod memo;
 mod recv;
 mod send;
@@ -37,6 +38,7 @@ use crate::frame::{self, Reason, setting};
 use crate::hpack;
 use crate::service::{Refusal, Service};
 use keep_alive::KeepAlive;
+use max_age::{Aged, MaxAge};
 use streams::Streams;
 
 /// A connection's limits and timers.
@@ -53,6 +55,12 @@ pub struct Config {
     pub window: u32,
     /// SETTINGS_MAX_HEADER_LIST_SIZE.
     pub max_header_list_size: u32,
+    /// Close the connection gracefully once it is this old (±10 %), so that clients reconnect
+    /// and spread over new servers; `None`: never.
+    pub max_connection_age: Option<Duration>,
+    /// After that, how long streams in progress may still take before the connection is closed
+    /// anyway; `None`: as long as they need.
+    pub max_connection_age_grace: Option<Duration>,
 }
 
 impl Default for Config {
@@ -64,6 +72,8 @@ impl Default for Config {
             // 1 MB: the protocol's 64 kB default would throttle large tensors.
             window: 1024 * 1024,
             max_header_list_size: 16 * 1024,
+            max_connection_age: None,
+            max_connection_age_grace: None,
         }
     }
 }
@@ -137,6 +147,7 @@ struct Conn<IO, S: Service> {
     /// final GOAWAY follows the PING's acknowledgement.
     draining: bool,
     keep_alive: KeepAlive,
+    max_age: MaxAge,
     /// A header block waiting for CONTINUATION frames.
     partial: Option<recv::PartialBlock>,
     /// The stream of `partial`, when its HEADERS made it depend on itself.
@@ -180,6 +191,7 @@ where
             ],
         );
         let keep_alive = KeepAlive::new(config.keep_alive_interval, config.keep_alive_timeout);
+        let max_age = MaxAge::new(config.max_connection_age, config.max_connection_age_grace);
         Conn {
             io,
             service,
@@ -202,6 +214,7 @@ where
             going_away: false,
             draining: false,
             keep_alive,
+            max_age,
             partial: None,
             self_dependent: None,
             peer_going_away: false,
@@ -223,6 +236,18 @@ where
         // turn of the loop below cost a few hundred instructions a request).
         if !self.draining && !self.going_away && self.closing.as_mut().poll(cx).is_ready() {
             self.start_draining();
+        }
+        match self.max_age.poll(cx) {
+            Poll::Ready(Aged::Reached) if !self.draining && !self.going_away => {
+                self.start_draining();
+            }
+            Poll::Ready(Aged::GraceOver) => {
+                return Poll::Ready(End::Error(
+                    Reason::NO_ERROR,
+                    "max connection age grace elapsed",
+                ));
+            }
+            _ => {}
         }
         if let Poll::Ready(()) = self.keep_alive.poll(cx, &mut self.out) {
             // Announced with GOAWAY in case the peer is alive but slow.
