@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub grpc_addr: Option<SocketAddr>,
     /// gRPC on a Unix socket too.
     pub grpc_socket_path: Option<PathBuf>,
+    /// The gRPC port's connection settings, with `--grpc_channel_arguments` applied.
+    pub grpc_settings: crate::grpc::connection::Settings,
     /// MetaGraph tags to load.
     pub saved_model_tags: Vec<String>,
     /// `--file_system_poll_wait_seconds`: rescan every N s; 0 scans once; < 0 never scans
@@ -210,6 +212,15 @@ impl ServerConfig {
                 "At least one of --port, --grpc_socket_path or --rest_api_port must be set".into(),
             ));
         }
+        let (grpc_settings, ignored_channel_args) =
+            crate::grpc::channel_args::settings(flags.str("grpc_channel_arguments"))?;
+        if !ignored_channel_args.is_empty() {
+            tracing::warn!(
+                "--grpc_channel_arguments: not applied (tensorserve applies {}): {}",
+                crate::grpc::channel_args::APPLIED.join(", "),
+                ignored_channel_args.join(", ")
+            );
+        }
         let batching_file = Some(flags.str("batching_parameters_file"))
             .filter(|s| !s.is_empty())
             .map(PathBuf::from);
@@ -236,6 +247,7 @@ impl ServerConfig {
             rest_addr,
             grpc_addr,
             grpc_socket_path,
+            grpc_settings,
             saved_model_tags: flags
                 .str("saved_model_tags")
                 .split(',')

@@ -39,7 +39,7 @@ const FLAGS: &[(&str, Kind, &str, Support)] = {
         ("rest_api_num_threads", Int, "0", Ignored),
         ("rest_api_timeout_in_ms", Int, "30000", Implemented),
         ("rest_api_enable_cors_support", Bool, "false", Implemented),
-        ("grpc_channel_arguments", Str, "", Ignored),
+        ("grpc_channel_arguments", Str, "", Implemented),
         ("grpc_max_threads", Int, "0", Ignored),
         ("ssl_config_file", Str, "", Ignored),
         ("use_alts_credentials", Bool, "false", Ignored),

@@ -26,6 +26,7 @@ async fn listener(state: tensorserve::state::AppState) -> std::net::SocketAddr {
     let settings = Settings {
         keep_alive_interval: INTERVAL,
         keep_alive_timeout: TIMEOUT,
+        ..Settings::default()
     };
     let dispatch = tensorserve::grpc::dispatch(state).unwrap();
     tokio::spawn(tensorserve::grpc::serve::serve(

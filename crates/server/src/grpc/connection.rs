@@ -18,6 +18,11 @@ pub struct Settings {
     pub keep_alive_interval: Duration,
     /// How long the peer has to answer that PING before the connection is closed.
     pub keep_alive_timeout: Duration,
+    /// Connections older than this are closed gracefully, so that clients reconnect (and
+    /// spread over pods added since); `None`: never.
+    pub max_connection_age: Option<Duration>,
+    /// How long calls in progress may still take after that; `None`: as long as they need.
+    pub max_connection_age_grace: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -26,6 +31,8 @@ impl Default for Settings {
         Settings {
             keep_alive_interval: config.keep_alive_interval,
             keep_alive_timeout: config.keep_alive_timeout,
+            max_connection_age: config.max_connection_age,
+            max_connection_age_grace: config.max_connection_age_grace,
         }
     }
 }
@@ -43,6 +50,8 @@ pub async fn serve_connection<IO>(
     let config = tensorserve_http2::Config {
         keep_alive_interval: settings.keep_alive_interval,
         keep_alive_timeout: settings.keep_alive_timeout,
+        max_connection_age: settings.max_connection_age,
+        max_connection_age_grace: settings.max_connection_age_grace,
         // 1 MB windows, 16 kB header lists, up to 1024 calls in flight per connection; the
         // work itself is bounded by admission control (`--max_concurrent_requests_per_model`).
         ..tensorserve_http2::Config::default()

@@ -7,6 +7,7 @@
 //! so a request gets the same answer whichever protocol carried it. Statuses go through
 //! [`tensorserve_proto::status_to_tonic`] (TF Serving's code mapping and message truncation).
 
+pub mod channel_args;
 mod config;
 pub mod connection;
 pub mod deadline;
@@ -184,13 +185,8 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     IE: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    serve::serve(
-        incoming,
-        dispatch(state)?,
-        connection::Settings::default(),
-        shutdown,
-    )
-    .await;
+    let settings = state.config().grpc_settings.clone();
+    serve::serve(incoming, dispatch(state)?, settings, shutdown).await;
     Ok(())
 }
 
