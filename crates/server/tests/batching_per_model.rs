@@ -13,33 +13,22 @@ const THREE_ROWS: &str = r#"{"instances": [1.0, 2.0, 5.0]}"#;
 
 /// A base path holding the bundled model as version 1 with `params` as its per-model file.
 fn base_with_params(tag: &str, params: &str) -> PathBuf {
-    let base = common::scratch(tag);
-    let version = base.join("1");
-    common::copy_tree(&common::bundled_base().join("00000123"), &version);
+    let (base, version) = common::bundled_copy(tag);
     std::fs::write(version.join("batching_params.pbtxt"), params).unwrap();
     base
 }
 
+/// [`common::model_args`] with batching on.
 fn args(name: &str, base: &std::path::Path, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        format!("--model_name={name}"),
-        format!("--model_base_path={}", base.display()),
-        "--enable_batching=true".to_string(),
-        "--max_num_load_retries=0".to_string(),
-    ];
+    let mut args = common::model_args(name, base, &["--enable_batching=true"]);
     args.extend(extra.iter().map(|s| s.to_string()));
     args
-}
-
-async fn start(args: &[String]) -> anyhow::Result<common::TestServer> {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    common::try_start(&args).await
 }
 
 #[tokio::test]
 async fn a_versions_own_file_sets_its_queue_only_when_the_flag_is_on() {
     let base = base_with_params("per-model", "max_batch_size { value: 2 }\n");
-    let on = start(&args(
+    let on = common::try_start_owned(&args(
         "per_model_on",
         &base,
         &["--enable_per_model_batching_parameters"],
@@ -60,7 +49,9 @@ async fn a_versions_own_file_sets_its_queue_only_when_the_flag_is_on() {
     .await;
     assert_eq!(two.status, 200, "{}", two.text());
 
-    let off = start(&args("per_model_off", &base, &[])).await.unwrap();
+    let off = common::try_start_owned(&args("per_model_off", &base, &[]))
+        .await
+        .unwrap();
     let answer = http::post(off.addr, "/v1/models/per_model_off:predict", THREE_ROWS).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
 }
@@ -68,7 +59,7 @@ async fn a_versions_own_file_sets_its_queue_only_when_the_flag_is_on() {
 #[tokio::test]
 async fn a_malformed_per_model_file_fails_the_version_naming_the_file() {
     let base = base_with_params("per-model-bad", "max_batch_size { value: -3 }\n");
-    let error = start(&args(
+    let error = common::try_start_owned(&args(
         "per_model_bad",
         &base,
         &["--enable_per_model_batching_parameters"],

@@ -13,9 +13,7 @@ use common::http;
 
 /// A base path holding the bundled model as version 1, with `warmup` as its warmup file.
 fn base_with_warmup(tag: &str, warmup: &str) -> PathBuf {
-    let base = common::scratch(tag);
-    let version = base.join("1");
-    common::copy_tree(&common::bundled_base().join("00000123"), &version);
+    let (base, version) = common::bundled_copy(tag);
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/warmup")
         .join(warmup);
@@ -26,21 +24,6 @@ fn base_with_warmup(tag: &str, warmup: &str) -> PathBuf {
     )
     .unwrap();
     base
-}
-
-fn flags(name: &str, base: &Path, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        format!("--model_name={name}"),
-        format!("--model_base_path={}", base.display()),
-        "--max_num_load_retries=0".to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
-async fn start(args: &[String]) -> anyhow::Result<common::TestServer> {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    common::try_start(&args).await
 }
 
 async fn predicts(server: &common::TestServer, name: &str) {
@@ -60,7 +43,7 @@ async fn predicts(server: &common::TestServer, name: &str) {
 #[tokio::test]
 async fn a_version_is_served_after_its_warmup_and_the_warmup_time_is_exported() {
     let base = base_with_warmup("warm", "all_apis.tfrecord");
-    let server = start(&flags(
+    let server = common::try_start_owned(&common::model_args(
         "warm",
         &base,
         &["--num_request_iterations_for_warmup=2"],
@@ -81,16 +64,20 @@ async fn a_version_is_served_after_its_warmup_and_the_warmup_time_is_exported() 
 #[tokio::test]
 async fn warmup_goes_through_the_batching_queue() {
     let base = base_with_warmup("warm-batched", "all_apis.tfrecord");
-    let server = start(&flags("warm_batched", &base, &["--enable_batching=true"]))
-        .await
-        .expect("the warmup succeeds through the batch threads");
+    let server = common::try_start_owned(&common::model_args(
+        "warm_batched",
+        &base,
+        &["--enable_batching=true"],
+    ))
+    .await
+    .expect("the warmup succeeds through the batch threads");
     predicts(&server, "warm_batched").await;
 }
 
 #[tokio::test]
 async fn a_failing_warmup_keeps_the_version_out_unless_warmup_is_off() {
     let base = base_with_warmup("warm-bad", "bad_alias.tfrecord");
-    let error = start(&flags("warm_bad", &base, &[]))
+    let error = common::try_start_owned(&common::model_args("warm_bad", &base, &[]))
         .await
         .err()
         .expect("the version must not load");
@@ -99,8 +86,12 @@ async fn a_failing_warmup_keeps_the_version_out_unless_warmup_is_off() {
         message.contains("input tensor alias not found in signature: not_an_input"),
         "{message}"
     );
-    let server = start(&flags("warm_off", &base, &["--enable_model_warmup=false"]))
-        .await
-        .expect("without warmup the version loads");
+    let server = common::try_start_owned(&common::model_args(
+        "warm_off",
+        &base,
+        &["--enable_model_warmup=false"],
+    ))
+    .await
+    .expect("without warmup the version loads");
     predicts(&server, "warm_off").await;
 }

@@ -120,7 +120,7 @@ pub fn from_contents(
 
 /// The tensor that the raw buffer `raw` holds for the input `name`.
 pub fn from_raw(name: &str, layout: Layout, raw: &[u8]) -> Result<Tensor, Status> {
-    let Some(size) = element_size(layout.dtype) else {
+    let Some(size) = layout.dtype.size_of() else {
         let strings = split_bytes(name, raw, layout.count)?;
         return tensor(name, layout.shape, TensorData::String(strings));
     };
@@ -267,17 +267,6 @@ fn field_lengths(c: &InferTensorContents) -> [(&'static str, usize); 8] {
 /// Whether `contents` carries any element (an empty message is as good as none).
 pub fn has_elements(contents: Option<&InferTensorContents>) -> bool {
     contents.is_some_and(|c| field_lengths(c).iter().any(|&(_, n)| n > 0))
-}
-
-/// The size of one raw element of `dtype`; `None` for BYTES, whose elements vary.
-fn element_size(dtype: DType) -> Option<usize> {
-    Some(match dtype {
-        DType::Bool | DType::I8 | DType::U8 => 1,
-        DType::I16 | DType::U16 | DType::F16 => 2,
-        DType::I32 | DType::U32 | DType::F32 => 4,
-        DType::I64 | DType::U64 | DType::F64 => 8,
-        DType::String => return None,
-    })
 }
 
 /// The `count` length-prefixed BYTES elements of `raw`, which must hold exactly those.

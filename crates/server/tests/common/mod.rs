@@ -55,6 +55,33 @@ pub async fn try_start(args: &[&str]) -> anyhow::Result<TestServer> {
     Ok(TestServer { addr, server })
 }
 
+/// [`try_start`] with owned arguments.
+pub async fn try_start_owned(args: &[String]) -> anyhow::Result<TestServer> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    try_start(&args).await
+}
+
+/// A scratch model base path holding the bundled `half_plus_two` as version 1, for tests that
+/// add files to a version; returns the base path and the version directory.
+pub fn bundled_copy(tag: &str) -> (PathBuf, PathBuf) {
+    let base = scratch(tag);
+    let version = base.join("1");
+    copy_tree(&bundled_base().join("00000123"), &version);
+    (base, version)
+}
+
+/// `--model_name`, `--model_base_path` and `--max_num_load_retries=0` (a failed load fails the
+/// start at once), then `extra`.
+pub fn model_args(name: &str, base: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        format!("--model_name={name}"),
+        format!("--model_base_path={}", base.display()),
+        "--max_num_load_retries=0".to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 /// Starts the server, panicking on failure.
 pub async fn start(args: &[&str]) -> TestServer {
     try_start(args)
