@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use tensorserve_batching::BatchingParameters;
 
-use crate::warmup::WarmupOptions;
-
 use crate::flags::{FlagError, Flags};
+use crate::warmup::WarmupOptions;
 
 /// Where the served models come from.
 #[derive(Debug, Clone, PartialEq)]
