@@ -80,6 +80,14 @@ pub async fn run<T: Target>(
         engines,
     });
     let deadline = plan.deadline().map(|d| start + d);
+    // An open loop's dispatcher ends the run itself at the deadline, after offering every
+    // arrival scheduled before it. A timer here as well would race it: on a busy machine the
+    // dispatcher thread can wake for an arrival due just before the deadline after the timer
+    // has stopped the run, and that arrival would be lost.
+    let deadline_timer = match plan.load {
+        Load::Closed { .. } => deadline,
+        Load::Open(_) => None,
+    };
     let mut driver = match &plan.load {
         Load::Closed { connections } => tokio::spawn(closed::drive(
             Arc::clone(&ctx),
@@ -108,7 +116,7 @@ pub async fn run<T: Target>(
         tokio::select! {
             _ = &mut driver => break,
             _ = ticks.tick() => on_tick(collector.tick(&ctx.recorder, Instant::now())),
-            _ = sleep_until(deadline), if !ctx.soft.is_raised() => ctx.stop(StopReason::Duration),
+            _ = sleep_until(deadline_timer), if !ctx.soft.is_raised() => ctx.stop(StopReason::Duration),
             _ = ctx.soft.raised(), if grace_end.is_none() => grace_end = Some(Instant::now() + plan.timeout),
             _ = sleep_until(grace_end), if !ctx.hard.is_cancelled() => ctx.hard.cancel(),
             _ = interrupt.cancelled(), if !interrupted => {
