@@ -322,3 +322,23 @@ async fn binary_tensor_data_travels_after_the_json_both_ways() {
             .starts_with("Inference-Header-Content-Length is 100000")
     );
 }
+
+/// With `--enable_batching` V2 inference is queued for the batch threads and awaited; the
+/// answers, and the order of the outputs asked for, are the same.
+#[tokio::test]
+async fn inference_through_the_batching_queue() {
+    let server = common::start_bundled(&["--enable_batching=true"]).await;
+    for outputs in [json!(null), json!([{"name": "y"}])] {
+        let mut body = json!({
+            "inputs": [{"name": "x", "datatype": "FP32", "shape": [3, 1], "data": [1.0, 2.0, 5.0]}],
+        });
+        if !outputs.is_null() {
+            body["outputs"] = outputs;
+        }
+        let (status, answer) =
+            post(&server, "/v2/models/half_plus_two/infer", &body.to_string()).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["outputs"][0]["name"], "y");
+        assert_eq!(answer["outputs"][0]["data"], json!([2.5, 3.0, 4.5]));
+    }
+}

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tensorserve_core::signature::DEFAULT_SIGNATURE;
-use tensorserve_core::{SignatureDef, Status, Tensor};
+use tensorserve_core::{SignatureDef, Started, Status, Tensor};
 use tensorserve_engine::VersionChoice;
 
 use super::datatype;
@@ -81,30 +81,52 @@ pub async fn infer(state: &AppState, request: InferRequest) -> Result<InferRespo
     let model = handle.model.clone();
     let inputs: BTreeMap<String, Tensor> = request.inputs.into_iter().collect();
     let asked = request.outputs;
-    // Batched models block in `run` until their batch thread answers: never on a worker.
-    let inline = !state.batching();
-    let outputs = execution::run(permit, request.input_bytes, inline, move || {
-        let mut outputs = model.run(&sig_name, inputs, &asked)?;
-        if asked.is_empty() {
-            return Ok(outputs.into_iter().collect());
+    let bytes = request.input_bytes;
+    let outputs = if state.batching() {
+        // Queued for a batch thread and awaited, as TF Serving's predict is: no thread is
+        // parked on the wait.
+        match model.start(&sig_name, inputs, &asked) {
+            Started::Queued(queued) => execution::wait_for_queued(permit, queued).await?,
+            Started::RunHere(inputs) => {
+                let asked = asked.clone();
+                execution::run(permit, bytes, false, move || {
+                    model.run(&sig_name, inputs, &asked)
+                })
+                .await?
+            }
         }
-        asked
-            .into_iter()
-            .map(|name| {
-                let tensor = outputs.remove(&name).ok_or_else(|| {
-                    Status::internal(format!("the model did not produce output '{name}'"))
-                })?;
-                Ok((name, tensor))
-            })
-            .collect::<Result<Vec<_>, Status>>()
-    })
-    .await?;
+    } else {
+        let asked = asked.clone();
+        execution::run(permit, bytes, true, move || {
+            model.run(&sig_name, inputs, &asked)
+        })
+        .await?
+    };
     Ok(InferResponse {
         model_name: handle.name,
         model_version: handle.version.to_string(),
         id: request.id,
-        outputs,
+        outputs: ordered(outputs, asked)?,
     })
+}
+
+/// The outputs in the order asked for, or in name order when none were named.
+fn ordered(
+    mut outputs: BTreeMap<String, Tensor>,
+    asked: Vec<String>,
+) -> Result<Vec<(String, Tensor)>, Status> {
+    if asked.is_empty() {
+        return Ok(outputs.into_iter().collect());
+    }
+    asked
+        .into_iter()
+        .map(|name| {
+            let tensor = outputs.remove(&name).ok_or_else(|| {
+                Status::internal(format!("the model did not produce output '{name}'"))
+            })?;
+            Ok((name, tensor))
+        })
+        .collect()
 }
 
 /// Every signature input given once, nothing else, each with the declared datatype.
