@@ -37,7 +37,8 @@ pub const MAX_RECORDS: usize = 1000;
 /// How versions are warmed up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WarmupOptions {
-    /// Runs of each record (`--num_request_iterations_for_warmup`, 0 meaning 1).
+    /// Runs of each record: `--num_request_iterations_for_warmup`, or 1 when that is not
+    /// positive (resolved once, in `ServerConfig`).
     pub iterations: u32,
     /// `--enable_signature_method_name_check`, applied as to served requests.
     pub check_methods: bool,
@@ -51,17 +52,21 @@ pub fn warm_up(
     options: WarmupOptions,
 ) -> Result<usize, Status> {
     let path = version_dir.join(REQUESTS_FILE);
-    if !path.exists() {
-        tracing::debug!("No warmup data file found at {}", path.display());
-        return Ok(0);
-    }
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::debug!("No warmup data file found at {}", path.display());
+            return Ok(0);
+        }
+        Err(e) => return Err(cannot_read(&path, e)),
+    };
     tracing::info!(
-        iterations = options.iterations.max(1),
+        iterations = options.iterations,
         "Starting to read warmup data for model at {}",
         path.display()
     );
     let started = Instant::now();
-    let result = run_records(model, &path, options);
+    let result = run_records(model, file, &path, options);
     let elapsed = started.elapsed();
     let status = match &result {
         Ok(_) => "OK".to_string(),
@@ -87,21 +92,18 @@ pub fn warm_up(
 /// Reads and runs every record of the file at `path`.
 fn run_records(
     model: &Arc<dyn Model>,
+    file: File,
     path: &Path,
     options: WarmupOptions,
 ) -> Result<usize, Status> {
-    let cannot_read = |e: std::io::Error| {
-        Status::internal(format!("cannot read warmup data {}: {e}", path.display()))
-    };
-    let file = File::open(path).map_err(cannot_read)?;
-    let len = file.metadata().map_err(cannot_read)?.len();
+    let len = file.metadata().map_err(|e| cannot_read(path, e))?.len();
     let mut reader = RecordReader::new(BufReader::new(file), len);
     let mut records = 0;
     loop {
         let record = match reader.next_record() {
             Ok(Some(record)) => record,
             Ok(None) => return Ok(records),
-            Err(RecordError::Io(e)) => return Err(cannot_read(e)),
+            Err(RecordError::Io(e)) => return Err(cannot_read(path, e)),
             Err(e) => return Err(Status::data_loss(e.to_string())),
         };
         let log = PredictionLog::decode(record.as_slice()).map_err(|e| {
@@ -112,7 +114,7 @@ fn run_records(
             ))
         })?;
         if let Some(logged) = &log.log_type {
-            for _ in 0..options.iterations.max(1) {
+            for _ in 0..options.iterations {
                 crate::grpc::run_logged_request(model, logged, options.check_methods)?;
             }
         }
@@ -124,6 +126,10 @@ fn run_records(
             )));
         }
     }
+}
+
+fn cannot_read(path: &Path, e: std::io::Error) -> Status {
+    Status::internal(format!("cannot read warmup data {}: {e}", path.display()))
 }
 
 /// A record's first bytes, escaped, for an error message (TF Serving prints the whole record).
